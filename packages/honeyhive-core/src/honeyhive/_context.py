@@ -1,0 +1,129 @@
+"""Which tracer is current, the default tracer, and carrying context into threads.
+
+A span opened by a tracer (``trace()``, ``@trace``, ``link()``) records that tracer in the
+context, so a bare ``@trace`` deeper down uses the tracer whose span is current. With no such
+span it uses the *default tracer*: the one set with :func:`set_default_tracer`, else the first
+tracer created that is still open.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+
+from opentelemetry.context import create_key, get_current
+
+if TYPE_CHECKING:
+    from honeyhive._tracer import HoneyHiveTracer
+
+__all__ = [
+    "TRACER_KEY",
+    "ContextThreadPoolExecutor",
+    "current_tracer",
+    "disable_thread_propagation",
+    "enable_thread_propagation",
+    "get_default_tracer",
+    "propagate_context",
+    "register",
+    "set_default_tracer",
+    "unregister",
+]
+
+TRACER_KEY = create_key("honeyhive-tracer")
+R = TypeVar("R")
+
+_lock = threading.Lock()
+_tracers: list[HoneyHiveTracer] = []  # open tracers, in creation order
+_explicit_default: Optional[HoneyHiveTracer] = None
+
+
+def register(tracer: HoneyHiveTracer) -> None:
+    with _lock:
+        _tracers.append(tracer)
+
+
+def unregister(tracer: HoneyHiveTracer) -> None:
+    global _explicit_default
+    with _lock:
+        if tracer in _tracers:
+            _tracers.remove(tracer)
+        if _explicit_default is tracer:
+            _explicit_default = None
+
+
+def set_default_tracer(tracer: Optional[HoneyHiveTracer]) -> None:
+    """Make ``tracer`` the one a bare ``@trace`` uses when no tracer's span is current."""
+    global _explicit_default
+    with _lock:
+        _explicit_default = tracer
+
+
+def get_default_tracer() -> Optional[HoneyHiveTracer]:
+    """The tracer set with :func:`set_default_tracer`, else the first open tracer, else None."""
+    default = _explicit_default
+    if default is not None:
+        return default
+    tracers = _tracers
+    return tracers[0] if tracers else None
+
+
+def current_tracer() -> Optional[HoneyHiveTracer]:
+    """The tracer whose span is current, else the default tracer."""
+    tracer: Optional[HoneyHiveTracer] = get_current().get(TRACER_KEY)  # type: ignore[assignment]
+    if tracer is not None and not tracer.closed:
+        return tracer
+    return get_default_tracer()
+
+
+def propagate_context(func: Callable[..., R]) -> Callable[..., R]:
+    """Bind the *current* context to ``func``: wherever it runs, it runs inside this trace.
+
+    >>> executor.submit(propagate_context(work), item)
+    """
+    ctx = contextvars.copy_context()
+
+    @functools.wraps(func)
+    def bound(*args: Any, **kwargs: Any) -> R:
+        return ctx.copy().run(func, *args, **kwargs)
+
+    return bound
+
+
+class ContextThreadPoolExecutor(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` whose tasks run in the context of the code that submitted them."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+_thread_users = 0
+_original_start: Optional[Callable[[threading.Thread], None]] = None
+
+
+def _start_in_context(self: threading.Thread) -> None:
+    if _thread_users > 0 and not getattr(self, "_honeyhive_context_bound", False):
+        ctx = contextvars.copy_context()
+        run = self.run
+        self.run = functools.partial(ctx.run, run)  # type: ignore[method-assign]
+        self._honeyhive_context_bound = True  # type: ignore[attr-defined]
+    assert _original_start is not None
+    _original_start(self)
+
+
+def enable_thread_propagation() -> None:
+    """Make every ``threading.Thread`` start in the context of the code that started it."""
+    global _thread_users, _original_start
+    with _lock:
+        if _original_start is None:
+            _original_start = threading.Thread.start
+            threading.Thread.start = _start_in_context  # type: ignore[method-assign]
+        _thread_users += 1
+
+
+def disable_thread_propagation() -> None:
+    global _thread_users
+    with _lock:
+        _thread_users = max(0, _thread_users - 1)

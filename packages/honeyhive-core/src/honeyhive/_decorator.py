@@ -1,0 +1,307 @@
+"""``@trace``: a span around every call of a function, with its arguments and result captured.
+
+Works on plain and ``async`` functions, generators and async generators. For generators the span
+covers the whole iteration and is current only while the generator's own code runs, so nothing
+stays attached between items. An exception is recorded once, marks the span ERROR and propagates
+unchanged; the function always runs exactly once, whatever happens inside the SDK.
+
+Arguments go under ``honeyhive_inputs.<name>`` and the return value under
+``honeyhive_outputs.result``, flattened as the protocol says, secret-looking names redacted and
+each value cut at the tracer's ``capture_max_length``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncGenerator, Generator
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
+
+from opentelemetry.trace import INVALID_SPAN, Span
+
+from honeyhive._attributes import REDACTED, AttributeValue, flatten_into, is_secret_name
+from honeyhive._context import current_tracer
+from honeyhive._diagnostics import internal_error
+from honeyhive._prepare import event_type_for
+from honeyhive._scope import SpanScope
+
+if TYPE_CHECKING:
+    from honeyhive._tracer import HoneyHiveTracer
+
+__all__ = ["atrace", "trace"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_SKIPPED = frozenset({"self", "cls"})
+
+
+class _Params:
+    """What the decorator needs to name a call's arguments, computed once per function."""
+
+    __slots__ = ("names", "varargs")
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError):
+            self.names: tuple[str, ...] = ()
+            self.varargs: Optional[str] = "args"
+            return
+        names: list[str] = []
+        self.varargs = None
+        for param in signature.parameters.values():
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+                names.append(param.name)
+            elif param.kind is param.VAR_POSITIONAL:
+                self.varargs = param.name
+        self.names = tuple(names)
+
+
+def _put(out: dict[str, AttributeValue], name: str, value: Any, limit: int) -> None:
+    if name in _SKIPPED:
+        return
+    key = f"honeyhive_inputs.{name}"
+    if is_secret_name(name):
+        out[key] = REDACTED
+    else:
+        flatten_into(out, key, value, limit)
+
+
+def _call_attributes(
+    tracer: HoneyHiveTracer,
+    params: _Params,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    static: dict[str, AttributeValue],
+) -> dict[str, AttributeValue]:
+    out = dict(static)
+    limit = tracer._capture_limit
+    try:
+        names = params.names
+        for index, value in enumerate(args):
+            if index < len(names):
+                _put(out, names[index], value, limit)
+            elif params.varargs is not None:
+                _put(out, f"{params.varargs}.{index - len(names)}", value, limit)
+        for name, value in kwargs.items():
+            _put(out, name, value, limit)
+    except Exception as exc:  # fail closed: no inputs rather than unredacted ones
+        internal_error("capturing arguments", exc)
+        return dict(static)
+    return out
+
+
+def _capture_result(tracer: HoneyHiveTracer, span: Span, result: Any) -> None:
+    if result is None or span is INVALID_SPAN:
+        return
+    try:
+        out: dict[str, AttributeValue] = {}
+        flatten_into(out, "honeyhive_outputs.result", result, tracer._capture_limit)
+        span.set_attributes(out)
+    except Exception as exc:
+        internal_error("capturing a return value", exc)
+
+
+class _Traced:
+    """The wrapping logic shared by the four function kinds."""
+
+    __slots__ = ("explicit", "name", "params", "static")
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        tracer: Optional[HoneyHiveTracer],
+        event_type: Optional[str],
+        event_name: Optional[str],
+    ) -> None:
+        self.explicit = tracer
+        self.name = event_name or getattr(func, "__qualname__", None) or repr(func)
+        self.params = _Params(func)
+        static: dict[str, AttributeValue] = {}
+        if event_type is not None:
+            static["honeyhive.event_type"] = event_type
+            static["honeyhive_event_type"] = event_type_for(event_type)
+        if event_name is not None:
+            static["honeyhive_event_name"] = event_name
+        self.static = static
+
+    def scope(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[SpanScope]:
+        """A span for this call, or None to run untraced (no tracer, or the SDK failed)."""
+        try:
+            tracer = self.explicit if self.explicit is not None else current_tracer()
+            if tracer is None or tracer.closed:
+                return None
+            attributes = _call_attributes(tracer, self.params, args, kwargs, self.static)
+            return SpanScope(tracer, self.name, attributes)
+        except Exception as exc:
+            internal_error("@trace", exc)
+            return None
+
+
+def _wrap(
+    func: F,
+    tracer: Optional[HoneyHiveTracer],
+    event_type: Optional[str],
+    event_name: Optional[str],
+) -> F:
+    traced = _Traced(func, tracer, event_type, event_name)
+
+    if inspect.isasyncgenfunction(func):
+
+        @functools.wraps(func)
+        async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            scope = traced.scope(args, kwargs)
+            if scope is None:
+                async for item in func(*args, **kwargs):
+                    yield item
+                return
+            gen = func(*args, **kwargs)
+            error: Optional[BaseException] = None
+            send: Callable[[Any], Any] = gen.asend
+            value: Any = None
+            try:
+                while True:
+                    scope.resume()
+                    try:
+                        item = await send(value)
+                    finally:
+                        scope.pause()
+                    try:
+                        value = yield item
+                        send = gen.asend
+                    except GeneratorExit:
+                        scope.resume()
+                        try:
+                            await gen.aclose()
+                        finally:
+                            scope.pause()
+                        raise
+                    except BaseException as exc:
+                        send, value = gen.athrow, exc
+            except StopAsyncIteration:
+                pass
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                scope.close(error)
+
+        return async_gen_wrapper  # type: ignore[return-value]
+
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            scope = traced.scope(args, kwargs)
+            if scope is None:
+                return (yield from func(*args, **kwargs))
+            gen = func(*args, **kwargs)
+            error: Optional[BaseException] = None
+            send: Callable[[Any], Any] = gen.send
+            value: Any = None
+            try:
+                while True:
+                    scope.resume()
+                    try:
+                        item = send(value)
+                    finally:
+                        scope.pause()
+                    try:
+                        value = yield item
+                        send = gen.send
+                    except GeneratorExit:
+                        scope.resume()
+                        try:
+                            gen.close()
+                        finally:
+                            scope.pause()
+                        raise
+                    except BaseException as exc:
+                        send, value = gen.throw, exc
+            except StopIteration as stop:
+                return stop.value
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                scope.close(error)
+
+        return gen_wrapper  # type: ignore[return-value]
+
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            scope = traced.scope(args, kwargs)
+            if scope is None:
+                return await func(*args, **kwargs)
+            span = scope.open()
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException as exc:
+                scope.close(exc)
+                raise
+            _capture_result(scope._tracer, span, result)
+            scope.close()
+            return result
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        scope = traced.scope(args, kwargs)
+        if scope is None:
+            return func(*args, **kwargs)
+        span = scope.open()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            scope.close(exc)
+            raise
+        _capture_result(scope._tracer, span, result)
+        scope.close()
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+@overload
+def trace(func: F) -> F: ...
+
+
+@overload
+def trace(
+    func: None = None,
+    *,
+    tracer: Optional[HoneyHiveTracer] = None,
+    event_type: Optional[str] = None,
+    event_name: Optional[str] = None,
+) -> Callable[[F], F]: ...
+
+
+def trace(
+    func: Optional[F] = None,
+    *,
+    tracer: Optional[HoneyHiveTracer] = None,
+    event_type: Optional[str] = None,
+    event_name: Optional[str] = None,
+) -> Union[F, Callable[[F], F]]:
+    """Trace every call of the decorated function.
+
+    ``@trace`` and ``@trace(tracer=..., event_type=..., event_name=...)`` both work, on sync and
+    async functions, generators and async generators. Without ``tracer=`` the span goes to the
+    tracer whose span is current, else to the default tracer (see
+    :func:`honeyhive.set_default_tracer`); with no tracer at all the function runs untraced.
+    ``event_type`` is one of ``model``, ``tool``, ``chain``; ``event_name`` names the span
+    (default: the function's qualified name).
+    """
+    if func is not None:
+        return _wrap(func, tracer, event_type, event_name)
+
+    def decorator(inner: F) -> F:
+        return _wrap(inner, tracer, event_type, event_name)
+
+    return decorator
+
+
+#: Kept for code written against older SDKs: ``@trace`` handles ``async`` functions itself.
+atrace = trace

@@ -1,0 +1,134 @@
+"""Opening and closing a current span, the way ``trace()`` and ``@trace`` need it.
+
+:class:`SpanScope` starts a span, makes it current (recording the owning tracer in the context)
+and, at close, records an escaping exception once, detaches exactly what it attached and ends
+the span. Neither step raises: if the SDK fails, the user's code still runs, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Optional
+
+from opentelemetry import context as context_api
+from opentelemetry import trace as trace_api
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
+
+from honeyhive._context import TRACER_KEY
+from honeyhive._diagnostics import internal_error
+
+if TYPE_CHECKING:
+    from honeyhive._tracer import HoneyHiveTracer
+
+__all__ = ["SpanScope", "record_error"]
+
+_ERROR_TEXT_LIMIT = 4096
+
+
+def record_error(span: Span, exc: BaseException) -> None:
+    """Mark ``span`` ERROR with ``exc`` recorded once (unless the user already recorded it)."""
+    if not span.is_recording():
+        return
+    message = str(exc)
+    events = getattr(span, "events", ())
+    already = any(
+        e.name == "exception"
+        and (e.attributes or {}).get("exception.type") in (type(exc).__name__, type(exc).__qualname__, f"{type(exc).__module__}.{type(exc).__qualname__}")
+        for e in events
+    )
+    if not already:
+        span.record_exception(exc, escaped=True)
+    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"[:_ERROR_TEXT_LIMIT]))
+    span.set_attributes(
+        {
+            "honeyhive_error": message[:_ERROR_TEXT_LIMIT],
+            "honeyhive_error_type": type(exc).__name__,
+        }
+    )
+
+
+class SpanScope:
+    """A span that is current between :meth:`open` and :meth:`close`; also a context manager."""
+
+    __slots__ = ("_attributes", "_ctx", "_kind", "_name", "_span", "_token", "_tracer")
+
+    def __init__(
+        self,
+        tracer: HoneyHiveTracer,
+        name: str,
+        attributes: Optional[Mapping[str, Any]] = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+    ) -> None:
+        self._tracer = tracer
+        self._name = name
+        self._attributes = attributes
+        self._kind = kind
+        self._span: Span = INVALID_SPAN
+        self._token: Optional[object] = None
+        self._ctx: Optional[context_api.Context] = None
+
+    def open(self) -> Span:
+        tracer = self._tracer
+        if tracer.closed:
+            return INVALID_SPAN
+        try:
+            parent = context_api.get_current()
+            if tracer._link_context is not None and not trace_api.get_current_span(
+                parent
+            ).get_span_context().is_valid:
+                parent = tracer._link_context
+            span = tracer._otel_tracer.start_span(
+                self._name, parent, self._kind, self._attributes
+            )
+            ctx = trace_api.set_span_in_context(span, parent)
+            if parent.get(TRACER_KEY) is not tracer:
+                ctx = context_api.set_value(TRACER_KEY, tracer, ctx)
+            self._ctx = ctx
+            self._token = context_api.attach(ctx)
+            self._span = span
+        except Exception as exc:
+            internal_error("starting a span", exc)
+        return self._span
+
+    def pause(self) -> None:
+        """Detach the span's context (it stays open): a generator is yielding."""
+        token, self._token = self._token, None
+        if token is not None:
+            try:
+                context_api.detach(token)  # type: ignore[arg-type]
+            except Exception as err:
+                internal_error("detaching a span's context", err)
+
+    def resume(self) -> None:
+        """Make the span current again (opening it the first time): a generator resumes."""
+        if self._ctx is None:
+            self.open()
+        elif self._token is None:
+            self._token = context_api.attach(self._ctx)
+
+    def close(self, exc: Optional[BaseException] = None) -> None:
+        span = self._span
+        if span is INVALID_SPAN:
+            return
+        try:
+            if isinstance(exc, Exception):
+                record_error(span, exc)
+        except Exception as err:
+            internal_error("recording an exception", err)
+        self.pause()
+        try:
+            span.end()
+        except Exception as err:
+            internal_error("ending a span", err)
+
+    def __enter__(self) -> Span:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close(exc)

@@ -1,0 +1,309 @@
+"""Resolve a tracer's settings from arguments, config objects, the environment and defaults.
+
+One function, :func:`resolve`, turns what the user gave into a frozen :class:`Settings`; every
+validation error is a ``ValueError`` that names the setting and the environment variable behind it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
+
+__all__ = ["DEFAULT_SERVER_URL", "ENV_VARS", "Settings", "is_loopback_url", "resolve"]
+
+DEFAULT_SERVER_URL = "https://api.dp1.us.honeyhive.ai"
+
+#: Environment variables read for each setting, first match wins.
+ENV_VARS: dict[str, tuple[str, ...]] = {
+    "api_key": ("HH_API_KEY",),
+    "project": ("HH_PROJECT",),
+    "source": ("HH_SOURCE",),
+    "session_name": ("HH_SESSION_NAME",),
+    "server_url": ("HH_API_URL", "HH_SERVER_URL", "HONEYHIVE_SERVER_URL"),
+    "test_mode": ("HH_TEST_MODE",),
+    "disable_http_tracing": ("HH_DISABLE_HTTP_TRACING",),
+    "disable_batch": ("HH_DISABLE_BATCH",),
+    "verbose": ("HH_VERBOSE",),
+    "exporters": ("HH_EXPORTERS",),
+    "processors": ("HH_PROCESSORS",),
+    "propagators": ("HH_PROPAGATORS",),
+    "otlp_format": ("HH_OTLP_FORMAT",),
+    "max_queue_size": ("HH_MAX_QUEUE_SIZE",),
+    "max_export_batch_size": ("HH_MAX_EXPORT_BATCH_SIZE",),
+    "schedule_delay": ("HH_SCHEDULE_DELAY",),
+    "export_timeout": ("HH_EXPORT_TIMEOUT",),
+    "exit_timeout": ("HH_EXIT_TIMEOUT",),
+    "capture_max_length": ("HH_CAPTURE_MAX_LENGTH",),
+    "propagate_thread_context": ("HH_PROPAGATE_THREAD_CONTEXT",),
+    "verify_tls": ("HH_VERIFY_TLS",),
+    "set_global_provider": ("HH_SET_GLOBAL_PROVIDER",),
+    "baggage_span_keys": ("HH_BAGGAGE_SPAN_KEYS",),
+}
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+_LIST_FIELDS = frozenset({"exporters", "processors", "propagators", "baggage_span_keys"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of one tracer, resolved and validated."""
+
+    api_key: Optional[SecretStr]
+    project: Optional[str]
+    source: str
+    session_name: str
+    server_url: str
+    session_id: Optional[str]
+    disable_http_tracing: bool
+    disable_batch: bool
+    verbose: bool
+    test_mode: bool
+    exporters: tuple[str, ...]
+    processors: tuple[str, ...]
+    propagators: tuple[str, ...]
+    otlp_format: str
+    max_queue_size: int
+    max_export_batch_size: int
+    schedule_delay: float
+    export_timeout: float
+    exit_timeout: float
+    capture_max_length: int
+    propagate_thread_context: bool
+    verify_tls: bool
+    set_global_provider: bool
+    baggage_span_keys: tuple[str, ...]
+    inputs: Optional[dict[str, Any]] = None
+    link_carrier: Optional[dict[str, Any]] = None
+    is_evaluation: bool = False
+    run_id: Optional[str] = None
+    dataset_id: Optional[str] = None
+    datapoint_id: Optional[str] = None
+    session_id_given: bool = field(default=False)
+
+    def __repr__(self) -> str:  # the API key is a SecretStr; show the rest
+        return f"Settings(project={self.project!r}, source={self.source!r}, server_url={self.server_url!r})"
+
+    @property
+    def evaluation(self) -> dict[str, str]:
+        """Evaluation identifiers that are set (empty outside an evaluation run)."""
+        if not self.is_evaluation:
+            return {}
+        items = (("run_id", self.run_id), ("dataset_id", self.dataset_id))
+        items += (("datapoint_id", self.datapoint_id),)
+        return {k: v for k, v in items if v}
+
+    def as_config(self) -> TracerConfig:
+        """The resolved settings as a public :class:`TracerConfig` (handed to plug-in factories)."""
+        values = {name: getattr(self, name) for name in TracerConfig.model_fields}
+        for name in _LIST_FIELDS:
+            values[name] = list(values[name])
+        return TracerConfig.model_construct(**values)
+
+
+def _setting_name(name: str) -> str:
+    env = ENV_VARS.get(name)
+    return f"{name!r} (environment variable {env[0]})" if env else repr(name)
+
+
+def _parse_env(name: str, var: str, raw: str) -> Any:
+    annotation = TracerConfig.model_fields[name].annotation
+    if name in _LIST_FIELDS:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if annotation is bool:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"{var} must be true or false, got {raw!r}")
+    if annotation is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{var} must be an integer, got {raw!r}") from None
+    if annotation is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{var} must be a number, got {raw!r}") from None
+    return raw
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, names in ENV_VARS.items():
+        for var in names:
+            raw = environ.get(var)
+            if raw is None:
+                continue
+            if name == "api_key" and not raw.strip():
+                break
+            found[name] = _parse_env(name, var, raw)
+            break
+    return found
+
+
+def _set_fields(model: Optional[BaseModel]) -> dict[str, Any]:
+    if model is None:
+        return {}
+    return {name: getattr(model, name) for name in model.model_fields_set}
+
+
+def _default_session_name() -> str:
+    main = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    base = os.path.basename(main)
+    if base.endswith(".py"):
+        base = base[:-3]
+    return base if base and base not in ("-c", "-m") else "python"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (no API key is needed there)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _validate_server_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"server_url must be an http:// or https:// URL, got {url!r} "
+            "(set it with server_url= or the HH_API_URL environment variable)"
+        )
+    return url.strip().rstrip("/")
+
+
+def _validate_session_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError(
+            f"session_id must be a UUID such as '550e8400-e29b-41d4-a716-446655440000', "
+            f"got {value!r}"
+        ) from None
+
+
+def resolve(
+    config: Optional[TracerConfig],
+    session_config: Optional[SessionConfig],
+    evaluation_config: Optional[EvaluationConfig],
+    explicit: Mapping[str, Any],
+    environ: Optional[Mapping[str, str]] = None,
+) -> Settings:
+    """Merge the layers (explicit > config objects > environment > defaults) and validate."""
+    if config is not None and not isinstance(config, TracerConfig):
+        if isinstance(config, Mapping):
+            config = _model(TracerConfig, dict(config), "config")
+        else:
+            raise TypeError(f"config must be a TracerConfig, got {type(config).__name__}")
+    for arg, cls in (("session_config", SessionConfig), ("evaluation_config", EvaluationConfig)):
+        value = session_config if arg == "session_config" else evaluation_config
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"{arg} must be a {cls.__name__}, got {type(value).__name__}")
+
+    known = set(TracerConfig.model_fields) | set(SessionConfig.model_fields)
+    known |= set(EvaluationConfig.model_fields)
+    unknown = sorted(set(explicit) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s) for HoneyHiveTracer: {', '.join(unknown)}")
+
+    merged: dict[str, Any] = {}
+    merged.update(_from_env(os.environ if environ is None else environ))
+    merged.update(_set_fields(config))
+    merged.update(_set_fields(evaluation_config))
+    merged.update(_set_fields(session_config))
+    merged.update(explicit)
+
+    session_given = merged.get("session_id") is not None
+    tracer_values = {k: v for k, v in merged.items() if k in TracerConfig.model_fields}
+    if isinstance(tracer_values.get("api_key"), str):
+        tracer_values["api_key"] = SecretStr(tracer_values["api_key"])
+    tracer = _model(TracerConfig, tracer_values, "settings")
+    session = _model(
+        SessionConfig, {k: v for k, v in merged.items() if k in SessionConfig.model_fields}, ""
+    )
+    evaluation = _model(
+        EvaluationConfig,
+        {k: v for k, v in merged.items() if k in EvaluationConfig.model_fields},
+        "",
+    )
+
+    server_url = _validate_server_url(tracer.server_url or DEFAULT_SERVER_URL)
+    session_id = _validate_session_id(tracer.session_id) if tracer.session_id else None
+    api_key = tracer.api_key if tracer.api_key and tracer.api_key.get_secret_value() else None
+    exporters = tuple(tracer.exporters if tracer.exporters is not None else ["honeyhive"])
+    needs_key = "honeyhive" in exporters and not tracer.test_mode
+    if needs_key and api_key is None and not is_loopback_url(server_url):
+        raise ValueError(
+            f"api_key is required to send traces to {server_url}: pass api_key= or set the "
+            "HH_API_KEY environment variable (or use test_mode=True, or a loopback server_url "
+            "such as a local collector)"
+        )
+    if tracer.max_export_batch_size > tracer.max_queue_size:
+        raise ValueError("max_export_batch_size must not exceed max_queue_size")
+
+    return Settings(
+        api_key=api_key,
+        project=tracer.project or None,
+        source=tracer.source,
+        session_name=tracer.session_name or _default_session_name(),
+        server_url=server_url,
+        session_id=session_id,
+        disable_http_tracing=tracer.disable_http_tracing,
+        disable_batch=tracer.disable_batch,
+        verbose=tracer.verbose,
+        test_mode=tracer.test_mode,
+        exporters=exporters,
+        processors=tuple(tracer.processors or ()),
+        propagators=tuple(
+            tracer.propagators if tracer.propagators is not None else ["tracecontext", "baggage"]
+        ),
+        otlp_format=tracer.otlp_format,
+        max_queue_size=tracer.max_queue_size,
+        max_export_batch_size=tracer.max_export_batch_size,
+        schedule_delay=tracer.schedule_delay,
+        export_timeout=tracer.export_timeout,
+        exit_timeout=tracer.exit_timeout,
+        capture_max_length=tracer.capture_max_length,
+        propagate_thread_context=tracer.propagate_thread_context,
+        verify_tls=tracer.verify_tls,
+        set_global_provider=tracer.set_global_provider,
+        baggage_span_keys=tuple(tracer.baggage_span_keys or ()),
+        inputs=session.inputs,
+        link_carrier=session.link_carrier,
+        is_evaluation=evaluation.is_evaluation,
+        run_id=evaluation.run_id,
+        dataset_id=evaluation.dataset_id,
+        datapoint_id=evaluation.datapoint_id,
+        session_id_given=session_given,
+    )
+
+
+_ModelT = Any
+
+
+def _model(cls: Callable[..., _ModelT], values: dict[str, Any], what: str) -> _ModelT:
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"])
+            problems.append(f"{_setting_name(name)}: {error['msg']}")
+        raise ValueError("invalid HoneyHive setting " + "; ".join(problems)) from None

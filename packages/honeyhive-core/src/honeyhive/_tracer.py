@@ -1,0 +1,635 @@
+"""``HoneyHiveTracer``: the public facade, composed from small parts.
+
+* settings: :mod:`honeyhive._settings` (precedence, validation, environment)
+* plug-ins: :mod:`honeyhive._plugins` (exporters, processors, propagators by entry point)
+* delivery: :mod:`honeyhive._delivery` (one background thread, honest flush)
+* spans: :mod:`honeyhive._scope` and :mod:`honeyhive._decorator`
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Mapping, MutableMapping, Sequence
+from types import TracebackType
+from typing import Any, Optional
+
+from opentelemetry import context as context_api
+from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter, Setter, TextMapPropagator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.util.types import Attributes
+
+from honeyhive import _context, _http_tracing, _plugins, _propagation
+from honeyhive._attributes import AttributeValue, flatten_into, namespaced
+from honeyhive._context import TRACER_KEY
+from honeyhive._delivery import ApiCall, Delivery
+from honeyhive._diagnostics import enable_verbose_logging, internal_error, logger
+from honeyhive._exporters import client_headers
+from honeyhive._prepare import SpanPreparer, event_type_for
+from honeyhive._processors import IsolatedProcessor, SessionProcessor
+from honeyhive._scope import SpanScope
+from honeyhive._settings import Settings, resolve
+from honeyhive._transport import HttpTransport, gate_for
+from honeyhive._version import __version__
+from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
+
+__all__ = ["HoneyHiveTracer"]
+
+
+class _Unset:
+    """Marks a keyword argument the caller did not pass (so None can be passed explicitly)."""
+
+    _instance: Optional[_Unset] = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+_NAMESPACES = (
+    "metadata",
+    "metrics",
+    "feedback",
+    "inputs",
+    "outputs",
+    "config",
+    "user_properties",
+)
+
+
+class HoneyHiveTracer:
+    """Traces into HoneyHive through its own OpenTelemetry ``TracerProvider``.
+
+    Settings resolve as: explicit keyword argument > ``config`` / ``session_config`` /
+    ``evaluation_config`` > ``HH_*`` environment variables > defaults. Construction validates
+    everything and never waits on the network: the session id is made here and the session
+    start is sent in the background. Several tracers in one process are independent, and no
+    OpenTelemetry global is touched unless ``set_global_provider=True``.
+    """
+
+    def __init__(
+        self,
+        config: Optional[TracerConfig] = None,
+        session_config: Optional[SessionConfig] = None,
+        evaluation_config: Optional[EvaluationConfig] = None,
+        *,
+        api_key: Optional[str] = _UNSET,
+        project: Optional[str] = _UNSET,
+        session_name: Optional[str] = _UNSET,
+        source: str = _UNSET,
+        server_url: Optional[str] = _UNSET,
+        session_id: Optional[str] = _UNSET,
+        disable_http_tracing: Optional[bool] = _UNSET,
+        disable_batch: bool = _UNSET,
+        verbose: bool = _UNSET,
+        inputs: Optional[dict[str, Any]] = _UNSET,
+        is_evaluation: bool = _UNSET,
+        run_id: Optional[str] = _UNSET,
+        dataset_id: Optional[str] = _UNSET,
+        datapoint_id: Optional[str] = _UNSET,
+        link_carrier: Optional[dict[str, Any]] = _UNSET,
+        test_mode: bool = _UNSET,
+        **kwargs: Any,
+    ) -> None:
+        given = {
+            "api_key": api_key,
+            "project": project,
+            "session_name": session_name,
+            "source": source,
+            "server_url": server_url,
+            "session_id": session_id,
+            "disable_http_tracing": disable_http_tracing,
+            "disable_batch": disable_batch,
+            "verbose": verbose,
+            "inputs": inputs,
+            "is_evaluation": is_evaluation,
+            "run_id": run_id,
+            "dataset_id": dataset_id,
+            "datapoint_id": datapoint_id,
+            "link_carrier": link_carrier,
+            "test_mode": test_mode,
+            **kwargs,
+        }
+        # None for a boolean means "not given" (older code passes disable_http_tracing=None).
+        explicit = {
+            k: v
+            for k, v in given.items()
+            if v is not _UNSET and not (v is None and k in _BOOLEAN_SETTINGS)
+        }
+        settings = resolve(config, session_config, evaluation_config, explicit)
+        if settings.verbose:
+            enable_verbose_logging()
+        self._settings = settings
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._session_id = settings.session_id or str(uuid.uuid4())
+        self._capture_limit = settings.capture_max_length
+
+        plugin_config = settings.as_config()
+        exporters = [
+            _plugins.build("exporter", name, plugin_config, SpanExporter)
+            for name in settings.exporters
+        ]
+        self._propagator: TextMapPropagator = _propagation.composite(
+            [
+                _plugins.build("propagator", name, plugin_config, TextMapPropagator)
+                for name in settings.propagators
+            ]
+        )
+        processors = [
+            IsolatedProcessor(name, _plugins.build("processor", name, plugin_config, SpanProcessor))
+            for name in settings.processors
+        ]
+        self._api_enabled = "honeyhive" in settings.exporters and not settings.test_mode
+        api = None
+        if self._api_enabled:
+            api = HttpTransport(
+                settings.server_url,
+                client_headers(plugin_config),
+                verify=settings.verify_tls,
+                gate=gate_for(settings.server_url),
+            )
+        self._delivery = Delivery(
+            exporters=exporters,
+            preparer=SpanPreparer(settings, self._session_id),
+            api=api,
+            max_queue_size=settings.max_queue_size,
+            max_batch=settings.max_export_batch_size,
+            schedule_delay=settings.schedule_delay,
+            export_timeout=settings.export_timeout,
+            export_each_span=settings.disable_batch,
+        )
+        resource = Resource.create({"service.name": settings.project or "honeyhive"})
+        self._provider = TracerProvider(
+            resource=resource,
+            shutdown_on_exit=False,  # the tracer's own exit hook closes it, within its budget
+            span_limits=SpanLimits(max_span_attribute_length=settings.capture_max_length + 64),
+        )
+        for processor in processors:
+            self._provider.add_span_processor(processor)
+        self._provider.add_span_processor(SessionProcessor(self._delivery))
+        self._otel_tracer = self._provider.get_tracer("honeyhive", __version__)
+        self._link_context: Optional[Context] = None
+        if settings.link_carrier:
+            self._link_context = _propagation.extract(self._propagator, settings.link_carrier)
+
+        if not settings.session_id_given:
+            self._send_session_start()
+        if settings.set_global_provider:
+            trace_api.set_tracer_provider(self._provider)
+        if not settings.disable_http_tracing:
+            _http_tracing.enable(self)
+        if settings.propagate_thread_context:
+            _context.enable_thread_propagation()
+        _context.register(self)
+        _at_exit(self)
+        logger.debug(
+            "tracer ready: project=%s source=%s session=%s server=%s test_mode=%s",
+            settings.project,
+            settings.source,
+            self._session_id,
+            settings.server_url,
+            settings.test_mode,
+        )
+
+    @classmethod
+    def init(
+        cls,
+        api_key: Optional[str] = None,
+        project: Optional[str] = None,
+        session_name: Optional[str] = None,
+        source: str = _UNSET,
+        server_url: Optional[str] = None,
+        session_id: Optional[str] = None,
+        disable_http_tracing: bool = _UNSET,
+        disable_batch: bool = _UNSET,
+        verbose: bool = _UNSET,
+        inputs: Optional[dict[str, Any]] = None,
+        is_evaluation: bool = _UNSET,
+        run_id: Optional[str] = None,
+        dataset_id: Optional[str] = None,
+        datapoint_id: Optional[str] = None,
+        link_carrier: Optional[dict[str, Any]] = None,
+        test_mode: bool = _UNSET,
+        **kwargs: Any,
+    ) -> HoneyHiveTracer:
+        """Build a tracer from keyword arguments (``None`` means: from the environment).
+
+        Defaults: ``source="dev"``, ``disable_http_tracing=True``, ``disable_batch=False``,
+        ``verbose=False``, ``test_mode=False``.
+        """
+        given: dict[str, Any] = {
+            "api_key": api_key,
+            "project": project,
+            "session_name": session_name,
+            "source": source,
+            "server_url": server_url,
+            "session_id": session_id,
+            "disable_http_tracing": disable_http_tracing,
+            "disable_batch": disable_batch,
+            "verbose": verbose,
+            "inputs": inputs,
+            "is_evaluation": is_evaluation,
+            "run_id": run_id,
+            "dataset_id": dataset_id,
+            "datapoint_id": datapoint_id,
+            "link_carrier": link_carrier,
+            "test_mode": test_mode,
+        }
+        explicit = {k: v for k, v in given.items() if v is not None and v is not _UNSET}
+        return cls(**explicit, **kwargs)
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def project(self) -> Optional[str]:
+        """The project spans are attributed to (None when the API key implies it)."""
+        return self._settings.project
+
+    @property
+    def source(self) -> str:
+        """The environment label, e.g. ``"production"``."""
+        return self._settings.source
+
+    @property
+    def session_id(self) -> str:
+        """This tracer's session (a UUID string)."""
+        return self._session_id
+
+    @property
+    def session_name(self) -> str:
+        return self._settings.session_name
+
+    @property
+    def server_url(self) -> str:
+        return self._settings.server_url
+
+    @property
+    def test_mode(self) -> bool:
+        """True when nothing is sent over the network."""
+        return self._settings.test_mode
+
+    @property
+    def provider(self) -> TracerProvider:
+        """This tracer's OpenTelemetry ``TracerProvider``, for instrumentors."""
+        return self._provider
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def dropped(self) -> Mapping[str, int]:
+        """Spans lost so far, by reason (queue_full, rate_limited, network_error, ...)."""
+        return self._delivery.span_drops.snapshot()
+
+    @property
+    def dropped_api_calls(self) -> Mapping[str, int]:
+        """Session starts, events and enrichments lost so far, by reason."""
+        return self._delivery.call_drops.snapshot()
+
+    def __repr__(self) -> str:
+        return (
+            f"HoneyHiveTracer(project={self.project!r}, source={self.source!r}, "
+            f"session_id={self.session_id!r}, server_url={self.server_url!r}, "
+            f"test_mode={self.test_mode!r}{', closed' if self._closed else ''})"
+        )
+
+    # -- spans --------------------------------------------------------------------------------
+
+    def trace(
+        self, name: str, event_type: Optional[str] = None, **attributes: Any
+    ) -> SpanScope:
+        """A context manager: a span named ``name``, current inside the block.
+
+        ``event_type`` lands on ``honeyhive.event_type`` (and on ``honeyhive_event_type`` as
+        model, tool or chain). Keyword arguments become attributes. An exception escaping the
+        block marks the span ERROR, is recorded once and propagates.
+        """
+        initial: dict[str, AttributeValue] = {}
+        if event_type is not None:
+            initial["honeyhive.event_type"] = event_type
+            initial["honeyhive_event_type"] = event_type_for(event_type)
+        for key, value in attributes.items():
+            flatten_into(initial, key, value, self._capture_limit)
+        return SpanScope(self, name, initial or None)
+
+    def start_span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Optional[Sequence[Link]] = None,
+        start_time: Optional[int] = None,
+        context: Optional[Context] = None,
+    ) -> Span:
+        """Start a span without making it current (as OpenTelemetry's ``start_span``).
+
+        ``with tracer.start_span(...) as span:`` ends it when the block ends.
+        """
+        if self._closed:
+            return trace_api.INVALID_SPAN
+        return self._otel_tracer.start_span(
+            name, context, kind, attributes, links, start_time=start_time
+        )
+
+    def enrich_current_span(self, attributes: Mapping[str, Any]) -> bool:
+        """Add attributes to the current span; returns False when no span is recording."""
+        span = trace_api.get_current_span()
+        if not span.is_recording():
+            return False
+        flat: dict[str, AttributeValue] = {}
+        try:
+            for key, value in attributes.items():
+                flatten_into(flat, str(key), value, self._capture_limit)
+            span.set_attributes(flat)
+        except Exception as exc:
+            internal_error("enrich_current_span", exc)
+            return False
+        return True
+
+    def enrich_span(
+        self,
+        *,
+        metadata: Optional[Mapping[str, Any]] = None,
+        metrics: Optional[Mapping[str, Any]] = None,
+        feedback: Optional[Mapping[str, Any]] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+        outputs: Optional[Mapping[str, Any]] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        user_properties: Optional[Mapping[str, Any]] = None,
+        error: Optional[str] = None,
+        attributes: Optional[Mapping[str, Any]] = None,
+    ) -> bool:
+        """Add HoneyHive fields (``honeyhive_metadata.*``, ...) to the current span."""
+        values = {
+            "metadata": metadata,
+            "metrics": metrics,
+            "feedback": feedback,
+            "inputs": inputs,
+            "outputs": outputs,
+            "config": config,
+            "user_properties": user_properties,
+        }
+        flat: dict[str, Any] = dict(attributes or {})
+        for namespace, value in values.items():
+            if value:
+                flat.update(namespaced(f"honeyhive_{namespace}", value, self._capture_limit))
+        if error is not None:
+            flat["honeyhive_error"] = str(error)[: self._capture_limit]
+        return self.enrich_current_span(flat) if flat else False
+
+    def enrich_session(
+        self,
+        session_id: Optional[str] = None,
+        *,
+        metadata: Optional[Mapping[str, Any]] = None,
+        metrics: Optional[Mapping[str, Any]] = None,
+        feedback: Optional[Mapping[str, Any]] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+        outputs: Optional[Mapping[str, Any]] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        user_properties: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """Update a session (default: the current context's, else this tracer's).
+
+        Sent in the background (``PUT /events``); ``flush()`` waits for it.
+        """
+        if self._closed:
+            return
+        target = session_id or self._current_session_id()
+        body: dict[str, Any] = {"event_id": target}
+        merged_metadata = dict(metadata or {})
+        if inputs:
+            merged_metadata["inputs"] = dict(inputs)
+        fields = {
+            "metadata": merged_metadata or None,
+            "metrics": metrics,
+            "feedback": feedback,
+            "outputs": outputs,
+            "config": config,
+            "user_properties": user_properties,
+        }
+        body.update({k: dict(v) for k, v in fields.items() if v})
+        self._delivery.add_call(ApiCall("PUT", "/events", body))
+
+    def create_event(
+        self,
+        event_name: str,
+        event_type: str = "tool",
+        *,
+        inputs: Optional[Mapping[str, Any]] = None,
+        outputs: Optional[Mapping[str, Any]] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        metrics: Optional[Mapping[str, Any]] = None,
+        feedback: Optional[Mapping[str, Any]] = None,
+        error: Optional[str] = None,
+        duration: Optional[float] = None,
+        session_id: Optional[str] = None,
+        **extra: Any,
+    ) -> str:
+        """Record a standalone event and return its id at once (delivery is in the background).
+
+        ``event_type`` is model, tool or chain; ``duration`` is in milliseconds.
+        """
+        event_id = str(uuid.uuid4())
+        if self._closed:
+            return event_id
+        event: dict[str, Any] = {
+            "event_id": event_id,
+            "project": self.project,
+            "source": self.source,
+            "event_name": event_name,
+            "event_type": event_type_for(event_type),
+            "session_id": session_id or self._current_session_id(),
+            "config": config,
+            "inputs": inputs,
+            "outputs": outputs,
+            "error": error,
+            "duration": duration,
+            "metadata": metadata,
+            "metrics": metrics,
+            "feedback": feedback,
+            **extra,
+        }
+        parent = trace_api.get_current_span().get_span_context()
+        if parent.is_valid:
+            event.setdefault("parent_id", format(parent.span_id, "016x"))
+        body = {"event": {k: _plain(v) for k, v in event.items() if v is not None}}
+        self._delivery.add_call(ApiCall("POST", "/events", body))
+        return event_id
+
+    # -- propagation --------------------------------------------------------------------------
+
+    def _current_session_id(self) -> str:
+        from opentelemetry import baggage
+
+        value = baggage.get_baggage("session_id")
+        return value if isinstance(value, str) and value else self._session_id
+
+    def _baggage_defaults(self) -> dict[str, str]:
+        defaults = {"session_id": self._session_id, "source": self.source}
+        if self.project:
+            defaults["project"] = self.project
+        defaults.update(self._settings.evaluation)
+        return defaults
+
+    def inject(
+        self, carrier: Optional[MutableMapping[str, Any]] = None, setter: Optional[Setter[Any]] = None
+    ) -> MutableMapping[str, Any]:
+        """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
+        target = _propagation.as_mutable(carrier)
+        try:
+            _propagation.inject(self._propagator, target, self._baggage_defaults(), setter)
+        except Exception as exc:
+            internal_error("inject", exc)
+        return target
+
+    def link(self, carrier: Optional[Mapping[str, Any]] = None, getter: Optional[Getter[Any]] = None) -> object:
+        """Join the trace and baggage (session included) in ``carrier``; returns a token.
+
+        Spans started after this are children of the carrier's span and belong to its session,
+        until :meth:`unlink` restores the previous context.
+        """
+        ctx = _propagation.extract(self._propagator, carrier or {}, getter)
+        ctx = context_api.set_value(TRACER_KEY, self, ctx)
+        return context_api.attach(ctx)
+
+    def unlink(self, token: object) -> None:
+        """Restore the context that was current before :meth:`link`."""
+        try:
+            context_api.detach(token)  # type: ignore[arg-type]
+        except Exception as exc:
+            internal_error("unlink", exc)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _send_session_start(self) -> None:
+        settings = self._settings
+        session: dict[str, Any] = {
+            "session_name": settings.session_name,
+            "source": settings.source,
+            "session_id": self._session_id,
+            "project": settings.project,
+            "inputs": settings.inputs,
+            "metadata": settings.evaluation or None,
+        }
+        body = {"session": {k: _plain(v) for k, v in session.items() if v is not None}}
+        self._delivery.add_call(ApiCall("POST", "/session/start", body))
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Deliver everything queued so far; True only if all of it was acknowledged.
+
+        Returns within ``timeout`` seconds (default: the ``export_timeout`` setting), whatever
+        the backend does. Covers spans, events, session starts and enrichments.
+        """
+        if self._closed:
+            return self._delivery.pending == 0
+        budget = self._settings.export_timeout if timeout is None else max(0.0, timeout)
+        deadline = time.monotonic() + budget
+        try:
+            ok = self._provider.force_flush(int(budget * 1000))
+        except Exception as exc:
+            internal_error("flushing processors", exc)
+            ok = False
+        remaining = max(0.0, deadline - time.monotonic())
+        return self._delivery.flush(remaining) and bool(ok)
+
+    def close(self) -> None:
+        """Flush (within the ``exit_timeout`` budget) and release everything; idempotent.
+
+        A closed tracer stays usable and inert: its spans are non-recording and nothing raises.
+        """
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._shutdown(self._settings.exit_timeout)
+
+    def _shutdown(self, budget: float) -> None:
+        deadline = time.monotonic() + budget
+        _context.unregister(self)
+        if not self._settings.disable_http_tracing:
+            _http_tracing.disable(self)
+        if self._settings.propagate_thread_context:
+            _context.disable_thread_propagation()
+        try:
+            self._delivery.shutdown(max(0.0, deadline - time.monotonic()))
+            self._provider.shutdown()
+        except Exception as exc:
+            internal_error("closing the tracer", exc)
+
+    def __enter__(self) -> HoneyHiveTracer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+
+_BOOLEAN_SETTINGS = frozenset(
+    {"disable_http_tracing", "disable_batch", "verbose", "test_mode", "is_evaluation"}
+)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copies of mappings and sequences (other values are encoded with ``str``)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# -- interpreter exit -------------------------------------------------------------------------
+
+_open_tracers: weakref.WeakSet[HoneyHiveTracer] = weakref.WeakSet()
+_exit_registered = False
+_exit_lock = threading.Lock()
+
+
+def _at_exit(tracer: HoneyHiveTracer) -> None:
+    global _exit_registered
+    with _exit_lock:
+        _open_tracers.add(tracer)
+        if not _exit_registered:
+            atexit.register(_close_all_at_exit)
+            _exit_registered = True
+
+
+def _close_all_at_exit() -> None:
+    """Close every open tracer; all of them share one exit budget (the largest configured)."""
+    tracers = [t for t in list(_open_tracers) if not t.closed]
+    if not tracers:
+        return
+    budget = max(t._settings.exit_timeout for t in tracers)
+    deadline = time.monotonic() + budget
+    for tracer in tracers:
+        try:
+            with tracer._close_lock:
+                if tracer._closed:
+                    continue
+                tracer._closed = True
+            tracer._shutdown(max(0.0, deadline - time.monotonic()))
+        except Exception as exc:  # never a traceback at exit
+            logger.debug("closing a tracer at exit failed: %r", exc)
+

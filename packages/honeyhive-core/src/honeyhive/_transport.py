@@ -1,0 +1,228 @@
+"""HTTP delivery with the OTLP specification's retry rules.
+
+* Retry only 429, 502, 503 and 504 and connection/timeout failures; never 400 or any other
+  status.
+* ``Retry-After`` is honoured in seconds and as an HTTP date; otherwise exponential backoff with
+  jitter. One deadline covers every attempt, and a stop event interrupts any wait.
+* After a 429 with ``Retry-After`` nothing at all is sent to that backend until the window ends:
+  the window lives in a :class:`BackendGate` shared by every transport to the same base URL.
+* The ``httpx.Client`` is created lazily and re-created (not closed) in a forked child.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+from honeyhive._diagnostics import logger
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["BackendGate", "HttpTransport", "SendResult", "gate_for", "parse_retry_after"]
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 8.0
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What became of one request after all its attempts."""
+
+    ok: bool
+    status: Optional[int] = None
+    reason: Optional[str] = None  # a drop reason when not ok
+    too_large: bool = False
+    body: bytes = b""
+
+
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+class BackendGate:
+    """A backend's rate-limit window, shared by everything that talks to it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed_until = 0.0
+
+    def block_for(self, seconds: float) -> None:
+        with self._lock:
+            self._closed_until = max(self._closed_until, time.monotonic() + seconds)
+
+    def wait_time(self) -> float:
+        return max(0.0, self._closed_until - time.monotonic())
+
+    def reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+
+_gates: dict[str, BackendGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(base_url: str) -> BackendGate:
+    """The process-wide gate for one backend."""
+    with _gates_lock:
+        gate = _gates.get(base_url)
+        if gate is None:
+            gate = _gates[base_url] = BackendGate()
+        return gate
+
+
+def _reset_gates_after_fork() -> None:
+    global _gates_lock
+    _gates_lock = threading.Lock()
+    for gate in _gates.values():
+        gate.reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_gates_after_fork)
+
+
+class HttpTransport:
+    """Sends requests to one backend with retries; never raises."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        verify: bool | str = True,
+        gate: Optional[BackendGate] = None,
+    ) -> None:
+        import httpx  # imported here, on the caller's thread, never lazily in the worker
+
+        self._httpx = httpx
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers)
+        self._verify = verify
+        self._gate = gate if gate is not None else gate_for(self.base_url)
+        self._client: Optional[httpx.Client] = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpTransport({self.base_url!r})"  # headers hold the API key: never shown
+
+    @property
+    def gate(self) -> BackendGate:
+        return self._gate
+
+    def _get_client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                # After a fork the inherited client's sockets belong to the parent: drop it
+                # without closing (closing would shut the parent's connections).
+                self._pid = os.getpid()
+                self._client = self._httpx.Client(
+                    verify=self._verify,
+                    follow_redirects=False,
+                    trust_env=False,
+                    limits=self._httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None and self._pid == os.getpid():
+            try:
+                client.close()
+            except Exception as exc:
+                logger.debug("closing the HTTP client failed: %r", exc)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        deadline: float,
+        stop: threading.Event,
+    ) -> SendResult:
+        """Send with retries until success, a final answer, the deadline or ``stop``."""
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        all_headers = {**self._headers, **headers}
+        attempt = 0
+        reason = "network_error"
+        httpx = self._httpx
+        while True:
+            closed = self._gate.wait_time()
+            if closed > 0:
+                if time.monotonic() + closed > deadline:
+                    return SendResult(False, reason="rate_limited")
+                if stop.wait(closed):
+                    return SendResult(False, reason="shutdown")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return SendResult(False, reason=reason)
+            retry_after: Optional[float] = None
+            try:
+                client = self._get_client()
+                with client.stream(
+                    method, url, content=body, headers=all_headers, timeout=remaining
+                ) as response:
+                    status = response.status_code
+                    data = _read_limited(response)
+            except httpx.TransportError as exc:
+                reason = "network_error"
+                logger.debug("request to %s failed: %s", self.base_url, type(exc).__name__)
+            else:
+                if 200 <= status < 300:
+                    return SendResult(True, status=status, body=data)
+                if status == 413:
+                    return SendResult(False, status=status, reason="payload_too_large", too_large=True)
+                if status not in RETRYABLE_STATUS:
+                    logger.warning(
+                        "%s %s was rejected with HTTP %d (not retried)", method, path, status
+                    )
+                    return SendResult(False, status=status, reason="network_error")
+                reason = "rate_limited" if status == 429 else "network_error"
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if status == 429 and retry_after is not None:
+                    self._gate.block_for(retry_after)
+            delay = retry_after if retry_after is not None else _backoff(attempt)
+            if time.monotonic() + delay >= deadline:
+                return SendResult(False, reason=reason)
+            if stop.wait(delay):
+                return SendResult(False, reason="shutdown")
+            attempt += 1
+
+
+def _backoff(attempt: int) -> float:
+    return min(_BACKOFF_CAP, _BACKOFF_BASE * (2**attempt)) * random.uniform(0.5, 1.5)
+
+
+def _read_limited(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_RESPONSE_BYTES:
+            break
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES]
