@@ -13,6 +13,7 @@ queue (the parent still owns and sends the spans it had queued).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -184,10 +185,8 @@ class Delivery:
         for marker in markers:
             marker.ok = failures == marker.failures_before
             marker.done.set()
-            try:
+            with contextlib.suppress(ValueError):
                 self._markers.remove(marker)
-            except ValueError:
-                pass
 
     def _send_calls(self) -> None:
         calls = self._calls

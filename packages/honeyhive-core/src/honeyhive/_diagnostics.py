@@ -7,6 +7,7 @@ and logged at most once a minute per reason with the running total.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -45,10 +46,8 @@ def internal_error(where: str, exc: Optional[BaseException] = None) -> None:
     global _internal_errors
     with _lock:
         _internal_errors += 1
-    try:
+    with contextlib.suppress(Exception):  # logging failed: the count above still tells
         logger.error("honeyhive internal error in %s", where, exc_info=exc)
-    except Exception:  # noqa: S110 - logging itself failed; the count above still tells
-        pass
 
 
 def internal_error_count() -> int:
@@ -70,7 +69,10 @@ def enable_verbose_logging() -> None:
 
 
 class DropCounter:
-    """Spans (or API calls) dropped, by reason; thread-safe, logs at most once a minute per reason."""
+    """Spans (or API calls) dropped, by reason.
+
+    Thread-safe; logs at most once a minute per reason, with the running total.
+    """
 
     __slots__ = ("_counts", "_last_logged", "_lock", "_what")
 

@@ -25,7 +25,6 @@ from urllib.parse import unquote
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from honeyhive._diagnostics import logger
 from honeyhive._encoding import encode_json, encode_protobuf
 from honeyhive._transport import HttpTransport, gate_for
 from honeyhive._version import __version__
@@ -113,7 +112,9 @@ class OtlpHttpExporter(SpanExporter):
             return self._split(spans, deadline, stop)
         return {result.reason or "network_error": len(spans)}
 
-    def _split(self, spans: Sequence[ReadableSpan], deadline: float, stop: threading.Event) -> Failures:
+    def _split(
+        self, spans: Sequence[ReadableSpan], deadline: float, stop: threading.Event
+    ) -> Failures:
         half = len(spans) // 2
         failures: Failures = {}
         for part in (spans[:half], spans[half:]):
@@ -237,5 +238,3 @@ def console_exporter(config: TracerConfig) -> SpanExporter:
     """Every span as one line of JSON on standard output."""
     del config
     return _ConsoleExporter()
-
-

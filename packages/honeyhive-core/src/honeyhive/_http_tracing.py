@@ -39,9 +39,9 @@ def _tracer_for_call() -> Optional[HoneyHiveTracer]:
     tracers = _tracers
     if not tracers:
         return None
-    current = ctx.get(TRACER_KEY)
-    if current in tracers and not current.closed:  # type: ignore[union-attr]
-        return current  # type: ignore[return-value]
+    current: Any = ctx.get(TRACER_KEY)
+    if current is not None and current in tracers and not current.closed:
+        return current  # type: ignore[no-any-return]
     default = get_default_tracer()
     return default if default in tracers else None
 

@@ -66,10 +66,10 @@ class _BoundedGetter(Getter[Any]):
         self._inner = inner
 
     def get(self, carrier: Any, key: str) -> Optional[list[str]]:
-        values = self._inner.get(carrier, key)
+        values: Any = self._inner.get(carrier, key)
         if values is None:
             return None
-        if isinstance(values, str):
+        if isinstance(values, str):  # getters in the wild return a bare string
             values = [values]
         kept = [v for v in values if isinstance(v, str) and len(v) <= _MAX_CARRIER_VALUE]
         if key == "baggage" and len(kept) > 1:

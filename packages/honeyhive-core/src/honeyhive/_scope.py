@@ -31,15 +31,18 @@ def record_error(span: Span, exc: BaseException) -> None:
     if not span.is_recording():
         return
     message = str(exc)
-    events = getattr(span, "events", ())
+    cls = type(exc)
+    names = {cls.__name__, cls.__qualname__, f"{cls.__module__}.{cls.__qualname__}"}
     already = any(
         e.name == "exception"
-        and (e.attributes or {}).get("exception.type") in (type(exc).__name__, type(exc).__qualname__, f"{type(exc).__module__}.{type(exc).__qualname__}")
-        for e in events
+        and (e.attributes or {}).get("exception.type") in names
+        and (e.attributes or {}).get("exception.message") == message
+        for e in getattr(span, "events", ())
     )
-    if not already:
+    if not already:  # the user may have recorded it already, as the reference's examples do
         span.record_exception(exc, escaped=True)
-    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"[:_ERROR_TEXT_LIMIT]))
+    description = f"{cls.__name__}: {message}"[:_ERROR_TEXT_LIMIT]
+    span.set_status(Status(StatusCode.ERROR, description))
     span.set_attributes(
         {
             "honeyhive_error": message[:_ERROR_TEXT_LIMIT],
@@ -74,13 +77,12 @@ class SpanScope:
             return INVALID_SPAN
         try:
             parent = context_api.get_current()
-            if tracer._link_context is not None and not trace_api.get_current_span(
-                parent
-            ).get_span_context().is_valid:
+            if (
+                tracer._link_context is not None
+                and not trace_api.get_current_span(parent).get_span_context().is_valid
+            ):
                 parent = tracer._link_context
-            span = tracer._otel_tracer.start_span(
-                self._name, parent, self._kind, self._attributes
-            )
+            span = tracer._otel_tracer.start_span(self._name, parent, self._kind, self._attributes)
             ctx = trace_api.set_span_in_context(span, parent)
             if parent.get(TRACER_KEY) is not tracer:
                 ctx = context_api.set_value(TRACER_KEY, tracer, ctx)

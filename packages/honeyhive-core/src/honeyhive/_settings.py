@@ -92,16 +92,22 @@ class Settings:
     session_id_given: bool = field(default=False)
 
     def __repr__(self) -> str:  # the API key is a SecretStr; show the rest
-        return f"Settings(project={self.project!r}, source={self.source!r}, server_url={self.server_url!r})"
+        return (
+            f"Settings(project={self.project!r}, source={self.source!r}, "
+            f"server_url={self.server_url!r})"
+        )
 
     @property
     def evaluation(self) -> dict[str, str]:
         """Evaluation identifiers that are set (empty outside an evaluation run)."""
         if not self.is_evaluation:
             return {}
-        items = (("run_id", self.run_id), ("dataset_id", self.dataset_id))
-        items += (("datapoint_id", self.datapoint_id),)
-        return {k: v for k, v in items if v}
+        items = {
+            "run_id": self.run_id,
+            "dataset_id": self.dataset_id,
+            "datapoint_id": self.datapoint_id,
+        }
+        return {k: v for k, v in items.items() if v}
 
     def as_config(self) -> TracerConfig:
         """The resolved settings as a public :class:`TracerConfig` (handed to plug-in factories)."""
@@ -200,18 +206,17 @@ def _validate_session_id(value: str) -> str:
 
 
 def resolve(
-    config: Optional[TracerConfig],
+    config: Optional[TracerConfig | Mapping[str, Any]],
     session_config: Optional[SessionConfig],
     evaluation_config: Optional[EvaluationConfig],
     explicit: Mapping[str, Any],
     environ: Optional[Mapping[str, str]] = None,
 ) -> Settings:
     """Merge the layers (explicit > config objects > environment > defaults) and validate."""
+    if isinstance(config, Mapping):  # a plain dict of TracerConfig fields is accepted too
+        config = _model(TracerConfig, dict(config))
     if config is not None and not isinstance(config, TracerConfig):
-        if isinstance(config, Mapping):
-            config = _model(TracerConfig, dict(config), "config")
-        else:
-            raise TypeError(f"config must be a TracerConfig, got {type(config).__name__}")
+        raise TypeError(f"config must be a TracerConfig, got {type(config).__name__}")
     for arg, cls in (("session_config", SessionConfig), ("evaluation_config", EvaluationConfig)):
         value = session_config if arg == "session_config" else evaluation_config
         if value is not None and not isinstance(value, cls):
@@ -234,14 +239,13 @@ def resolve(
     tracer_values = {k: v for k, v in merged.items() if k in TracerConfig.model_fields}
     if isinstance(tracer_values.get("api_key"), str):
         tracer_values["api_key"] = SecretStr(tracer_values["api_key"])
-    tracer = _model(TracerConfig, tracer_values, "settings")
+    tracer = _model(TracerConfig, tracer_values)
     session = _model(
-        SessionConfig, {k: v for k, v in merged.items() if k in SessionConfig.model_fields}, ""
+        SessionConfig, {k: v for k, v in merged.items() if k in SessionConfig.model_fields}
     )
     evaluation = _model(
         EvaluationConfig,
         {k: v for k, v in merged.items() if k in EvaluationConfig.model_fields},
-        "",
     )
 
     server_url = _validate_server_url(tracer.server_url or DEFAULT_SERVER_URL)
@@ -298,7 +302,7 @@ def resolve(
 _ModelT = Any
 
 
-def _model(cls: Callable[..., _ModelT], values: dict[str, Any], what: str) -> _ModelT:
+def _model(cls: Callable[..., _ModelT], values: dict[str, Any]) -> _ModelT:
     try:
         return cls(**values)
     except ValidationError as exc:

@@ -36,7 +36,7 @@ from honeyhive._exporters import client_headers
 from honeyhive._prepare import SpanPreparer, event_type_for
 from honeyhive._processors import IsolatedProcessor, SessionProcessor
 from honeyhive._scope import SpanScope
-from honeyhive._settings import Settings, resolve
+from honeyhive._settings import resolve
 from honeyhive._transport import HttpTransport, gate_for
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
@@ -145,7 +145,7 @@ class HoneyHiveTracer:
         ]
         self._propagator: TextMapPropagator = _propagation.composite(
             [
-                _plugins.build("propagator", name, plugin_config, TextMapPropagator)
+                _plugins.build("propagator", name, plugin_config, TextMapPropagator)  # type: ignore[type-abstract]
                 for name in settings.propagators
             ]
         )
@@ -310,9 +310,7 @@ class HoneyHiveTracer:
 
     # -- spans --------------------------------------------------------------------------------
 
-    def trace(
-        self, name: str, event_type: Optional[str] = None, **attributes: Any
-    ) -> SpanScope:
+    def trace(self, name: str, event_type: Optional[str] = None, **attributes: Any) -> SpanScope:
         """A context manager: a span named ``name``, current inside the block.
 
         ``event_type`` lands on ``honeyhive.event_type`` (and on ``honeyhive_event_type`` as
@@ -490,7 +488,9 @@ class HoneyHiveTracer:
         return defaults
 
     def inject(
-        self, carrier: Optional[MutableMapping[str, Any]] = None, setter: Optional[Setter[Any]] = None
+        self,
+        carrier: Optional[MutableMapping[str, Any]] = None,
+        setter: Optional[Setter[Any]] = None,
     ) -> MutableMapping[str, Any]:
         """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
         target = _propagation.as_mutable(carrier)
@@ -500,7 +500,9 @@ class HoneyHiveTracer:
             internal_error("inject", exc)
         return target
 
-    def link(self, carrier: Optional[Mapping[str, Any]] = None, getter: Optional[Getter[Any]] = None) -> object:
+    def link(
+        self, carrier: Optional[Mapping[str, Any]] = None, getter: Optional[Getter[Any]] = None
+    ) -> object:
         """Join the trace and baggage (session included) in ``carrier``; returns a token.
 
         Spans started after this are children of the carrier's span and belong to its session,
@@ -632,4 +634,3 @@ def _close_all_at_exit() -> None:
             tracer._shutdown(max(0.0, deadline - time.monotonic()))
         except Exception as exc:  # never a traceback at exit
             logger.debug("closing a tracer at exit failed: %r", exc)
-

@@ -54,8 +54,6 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when is None:
-        return None
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
@@ -195,7 +193,9 @@ class HttpTransport:
                 if 200 <= status < 300:
                     return SendResult(True, status=status, body=data)
                 if status == 413:
-                    return SendResult(False, status=status, reason="payload_too_large", too_large=True)
+                    return SendResult(
+                        False, status=status, reason="payload_too_large", too_large=True
+                    )
                 if status not in RETRYABLE_STATUS:
                     logger.warning(
                         "%s %s was rejected with HTTP %d (not retried)", method, path, status
@@ -214,7 +214,8 @@ class HttpTransport:
 
 
 def _backoff(attempt: int) -> float:
-    return min(_BACKOFF_CAP, _BACKOFF_BASE * (2**attempt)) * random.uniform(0.5, 1.5)
+    base: float = min(_BACKOFF_CAP, _BACKOFF_BASE * (2.0**attempt))
+    return base * random.uniform(0.5, 1.5)
 
 
 def _read_limited(response: httpx.Response) -> bytes:

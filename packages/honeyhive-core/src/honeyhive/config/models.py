@@ -102,7 +102,8 @@ class TracerConfig(_Model):
     )
     baggage_span_keys: Optional[list[str]] = Field(
         default=None,
-        description="Baggage keys the 'baggage' processor copies onto spans (HH_BAGGAGE_SPAN_KEYS).",
+        description="Baggage keys the 'baggage' processor copies onto spans "
+        "(HH_BAGGAGE_SPAN_KEYS).",
     )
 
     def __repr_args__(self) -> Any:  # only the fields that were set, secrets masked by SecretStr
