@@ -1,0 +1,197 @@
+"""Exporters, processors and propagators are plug-ins found through entry points."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from support.collector import Collector
+
+from honeyhive import HoneyHiveTracer, _plugins
+
+MakeTracer = Callable[..., HoneyHiveTracer]
+
+
+def test_builtins_are_registered_through_the_entry_point_groups() -> None:
+    assert {"honeyhive", "otlp", "console"} <= set(_plugins.available("exporter"))
+    assert {"tracecontext", "baggage"} <= set(_plugins.available("propagator"))
+    assert "baggage" in _plugins.available("processor")
+
+
+@pytest.fixture
+def third_party(tmp_path: Path) -> Iterator[Path]:
+    """A distribution on sys.path that declares plug-ins, as `pip install` would leave it."""
+    package = tmp_path / "hh_thirdparty.py"
+    package.write_text(
+        textwrap.dedent(
+            """
+            from opentelemetry.sdk.trace import SpanProcessor
+            from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+            EXPORTED = []
+
+            class Collecting(SpanExporter):
+                def export(self, spans):
+                    EXPORTED.extend(spans)
+                    return SpanExportResult.SUCCESS
+
+            class Tagging(SpanProcessor):
+                def on_start(self, span, parent_context=None):
+                    span.set_attribute("tagged.by", "third-party")
+
+            class Exploding(SpanProcessor):
+                def on_start(self, span, parent_context=None):
+                    raise RuntimeError("processor bug")
+
+                def on_end(self, span):
+                    raise RuntimeError("processor bug")
+
+            def collecting(config):
+                return Collecting()
+
+            def tagging(config):
+                return Tagging()
+
+            def exploding(config):
+                return Exploding()
+
+            def broken(config):
+                raise RuntimeError("cannot start")
+
+            def wrong_kind(config):
+                return object()
+            """
+        )
+    )
+    dist = tmp_path / "hh_thirdparty-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hh-thirdparty\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent(
+            """
+            [honeyhive.exporters]
+            collecting = hh_thirdparty:collecting
+            broken = hh_thirdparty:broken
+            missing_module = hh_no_such_module:factory
+
+            [honeyhive.processors]
+            tagging = hh_thirdparty:tagging
+            exploding = hh_thirdparty:exploding
+            wrong_kind = hh_thirdparty:wrong_kind
+            """
+        )
+    )
+    sys.path.insert(0, str(tmp_path))
+    _plugins._cache.clear()
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    sys.modules.pop("hh_thirdparty", None)
+    _plugins._cache.clear()
+
+
+def test_a_third_party_exporter_and_processor_by_name(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(exporters=["honeyhive", "collecting"], processors=["tagging"])
+    with tracer.trace("op"):
+        pass
+    assert tracer.flush(5)
+    import hh_thirdparty
+
+    (exported,) = hh_thirdparty.EXPORTED  # type: ignore[attr-defined]
+    assert exported.attributes["tagged.by"] == "third-party"
+    assert exported.attributes["honeyhive.session_id"] == tracer.session_id  # same pipeline
+    (received,) = collector.wait_for_spans(1)
+    assert received.attributes["tagged.by"] == "third-party"
+
+
+def test_a_raising_processor_is_isolated_and_the_span_still_delivered(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(processors=["exploding"])
+
+    with pytest.raises(KeyError, match="the app's own error"), tracer.trace("op"):
+        raise KeyError("the app's own error")
+    assert tracer.flush(5)
+    (span,) = collector.wait_for_spans(1)
+    assert span.status_code == "ERROR"
+    assert span.attributes["honeyhive_error_type"] == "KeyError"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"exporters": ["nope"]}, "unknown exporter 'nope'"),
+        ({"exporters": ["broken"]}, "exporter 'broken' failed to start"),
+        ({"exporters": ["missing_module"]}, "failed to import"),
+        ({"processors": ["wrong_kind"]}, "not a SpanProcessor"),
+        ({"propagators": ["b3-not-installed"]}, "unknown propagator"),
+        ({"processors": ["baggage"]}, "baggage_span_keys"),
+    ],
+)
+def test_plugin_problems_are_clear_errors_at_init(
+    third_party: Path, settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        HoneyHiveTracer(test_mode=True, **settings)  # type: ignore[arg-type]
+
+
+def test_otlp_exporter_honours_the_standard_variables(
+    monkeypatch: pytest.MonkeyPatch, collector: Collector
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=llm,authorization=Bearer%20abc")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    tracer = HoneyHiveTracer(exporters=["otlp"], project="p", schedule_delay=0.05)
+    with tracer.trace("to-any-collector"):
+        pass
+    assert tracer.flush(5)
+    tracer.close()
+    (span,) = collector.wait_for_spans(1)
+    assert span.path == "/v1/traces"
+    assert span.encoding == "json"
+    assert span.headers["x-team"] == "llm"
+    assert span.headers["content-encoding"] == "gzip"
+    assert span.attributes["honeyhive.project"] == "p"
+    assert collector.sessions == []  # no HoneyHive API calls without the honeyhive exporter
+
+
+def test_a_malformed_otlp_header_variable_never_shows_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "hh_SENTINEL_header_secret")
+    with pytest.raises(ValueError, match="OTEL_EXPORTER_OTLP_HEADERS") as error:
+        HoneyHiveTracer(exporters=["otlp"], test_mode=True)
+    assert "SENTINEL" not in str(error.value)
+
+
+def test_baggage_processor_copies_chosen_keys(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(processors=["baggage"], baggage_span_keys=["tenant"])
+    token = tracer.link({"baggage": "tenant=acme,other=x"})
+    try:
+        with tracer.trace("op"):
+            pass
+    finally:
+        tracer.unlink(token)
+    tracer.flush(5)
+    (span,) = collector.wait_for_spans(1)
+    assert span.attributes["baggage.tenant"] == "acme"
+    assert "baggage.other" not in span.attributes
+
+
+def test_several_exporters_at_once(
+    make_tracer: MakeTracer, collector: Collector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracer = make_tracer(exporters=["honeyhive", "console"])
+    with tracer.trace("both"):
+        pass
+    assert tracer.flush(5)
+    assert collector.wait_for_spans(1)[0].name == "both"
+    assert '"name":"both"' in capsys.readouterr().out
