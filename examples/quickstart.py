@@ -1,0 +1,75 @@
+"""Trace a small LLM-style app into a local collector and print what arrived.
+
+Run it with ``python3 dev.py demo``. Nothing leaves this machine: the collector listens on
+127.0.0.1 and the tracer is pointed at it with ``server_url`` (or ``HH_API_URL``), so no API key
+is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from honeyhive import HoneyHiveTracer, trace
+
+# Until the standalone collector ships, the demo uses the one the test suite runs against.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.collector import Collector  # noqa: E402
+
+
+@trace(event_type="tool")
+def search_docs(query: str, api_key: str = "sk-demo-not-a-real-key") -> list[str]:
+    """A tool call: its arguments are captured, the api_key argument is redacted."""
+    return [f"doc about {query}", "another doc"]
+
+
+@trace(event_type="model", event_name="chat_completion")
+async def call_model(messages: list[dict[str, str]]) -> str:
+    """A model call (a stand-in: no network)."""
+    await asyncio.sleep(0.01)
+    return f"Here is what I found for: {messages[-1]['content']}"
+
+
+@trace(event_type="chain")
+async def answer(question: str) -> str:
+    documents = search_docs(question)
+    return await call_model(
+        [{"role": "system", "content": "\n".join(documents)}, {"role": "user", "content": question}]
+    )
+
+
+@trace(event_type="tool")
+def flaky_tool() -> None:
+    raise TimeoutError("the tool timed out")
+
+
+def main() -> int:
+    with Collector() as collector:
+        print(f"local collector listening on {collector.url}")
+        with HoneyHiveTracer.init(
+            project="quickstart", session_name="demo", server_url=collector.url
+        ) as tracer:
+            reply = asyncio.run(answer("How do I trace a FastAPI app?"))
+            try:
+                flaky_tool()
+            except TimeoutError:
+                pass
+            tracer.enrich_session(metadata={"user_tier": "free"}, feedback={"helpful": True})
+            tracer.create_event("user_feedback", "tool", inputs={"rating": 5})
+            delivered = tracer.flush(timeout=5)
+        print(f"\nreply: {reply}")
+        print(f"flush delivered everything: {delivered}; session {tracer.session_id}\n")
+        print(collector.span_tree())
+        print(
+            f"\n{len(collector.spans)} spans, {len(collector.sessions)} session, "
+            f"{len(collector.events)} event, {len(collector.event_updates)} session update"
+        )
+        errors = [s for s in collector.spans if s.status_code == "ERROR"]
+        for span in errors:
+            print(f"error recorded on {span.name}: {span.attributes.get('honeyhive_error')}")
+        return 0 if delivered else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
