@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextvars
 import functools
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from opentelemetry.context import create_key, get_current
+from opentelemetry.trace import get_current_span
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -26,6 +28,7 @@ __all__ = [
     "disable_thread_propagation",
     "enable_thread_propagation",
     "get_default_tracer",
+    "own_spans_of",
     "propagate_context",
     "register",
     "set_default_tracer",
@@ -70,9 +73,29 @@ def get_default_tracer() -> Optional[HoneyHiveTracer]:
     return tracers[0] if tracers else None
 
 
+_by_processor: weakref.WeakKeyDictionary[object, HoneyHiveTracer] = weakref.WeakKeyDictionary()
+
+
+def own_spans_of(tracer: HoneyHiveTracer, span_processor: object) -> None:
+    """Remember that spans reporting to ``span_processor`` belong to ``tracer``."""
+    _by_processor[span_processor] = tracer
+
+
 def current_tracer() -> Optional[HoneyHiveTracer]:
-    """The tracer whose span is current, else the default tracer."""
-    tracer: Optional[HoneyHiveTracer] = get_current().get(TRACER_KEY)  # type: ignore[assignment]
+    """The tracer whose span is current, else the default tracer.
+
+    The current span's owner is found even for spans an instrumentor started through
+    ``tracer.provider``; otherwise the tracer recorded in the context (by ``trace()``,
+    ``@trace`` or ``link()``) is used.
+    """
+    ctx = get_current()
+    span = get_current_span(ctx)
+    owner = (
+        _by_processor.get(getattr(span, "_span_processor", None)) if span.is_recording() else None
+    )
+    if owner is not None and not owner.closed:
+        return owner
+    tracer: Optional[HoneyHiveTracer] = ctx.get(TRACER_KEY)  # type: ignore[assignment]
     if tracer is not None and not tracer.closed:
         return tracer
     return get_default_tracer()
@@ -101,10 +124,34 @@ class ContextThreadPoolExecutor(ThreadPoolExecutor):
 
 _thread_users = 0
 _original_start: Optional[Callable[[threading.Thread], None]] = None
+_original_submit: Optional[Callable[..., Any]] = None
+
+
+def _is_pool_worker(thread: threading.Thread) -> bool:
+    # A pool's worker thread outlives the task that started it: its tasks carry their own
+    # context (see _submit_in_context), the thread itself must not carry the first caller's.
+    target = getattr(thread, "_target", None)
+    return getattr(target, "__module__", "") in (
+        "concurrent.futures.thread",
+        "multiprocessing.pool",
+    )
+
+
+def _submit_in_context(
+    self: ThreadPoolExecutor, fn: Callable[..., R], /, *args: Any, **kwargs: Any
+) -> Future[R]:
+    assert _original_submit is not None
+    if _thread_users > 0 and not isinstance(self, ContextThreadPoolExecutor):
+        return _original_submit(self, contextvars.copy_context().run, fn, *args, **kwargs)  # type: ignore[no-any-return]
+    return _original_submit(self, fn, *args, **kwargs)  # type: ignore[no-any-return]
 
 
 def _start_in_context(self: threading.Thread) -> None:
-    if _thread_users > 0 and not getattr(self, "_honeyhive_context_bound", False):
+    if (
+        _thread_users > 0
+        and not getattr(self, "_honeyhive_context_bound", False)
+        and not _is_pool_worker(self)
+    ):
         ctx = contextvars.copy_context()
         run = self.run
         self.run = functools.partial(ctx.run, run)  # type: ignore[method-assign]
@@ -114,12 +161,15 @@ def _start_in_context(self: threading.Thread) -> None:
 
 
 def enable_thread_propagation() -> None:
-    """Make every ``threading.Thread`` start in the context of the code that started it."""
-    global _thread_users, _original_start
+    """Run every new ``threading.Thread``, and every task submitted to a thread pool, in the
+    context of the code that started or submitted it."""
+    global _thread_users, _original_start, _original_submit
     with _lock:
         if _original_start is None:
             _original_start = threading.Thread.start
             threading.Thread.start = _start_in_context  # type: ignore[method-assign]
+            _original_submit = ThreadPoolExecutor.submit
+            ThreadPoolExecutor.submit = _submit_in_context  # type: ignore[method-assign,assignment]
         _thread_users += 1
 
 

@@ -1,14 +1,16 @@
-"""The background worker that takes finished spans and API calls to the backend.
+"""The tracer's delivery thread: from finished spans to encoded requests.
 
-One daemon thread per tracer. The application thread's share of the work is a ``deque.append``
-(atomic under the GIL, no lock) and, once a batch is full, setting an event. The worker sends the
-queued API calls first (a session start precedes its spans), then spans in batches, through the
-export-time preparer and every exporter.
+The application thread's share of the work is a ``deque.append`` (atomic under the GIL, no lock)
+and, once a batch is full, setting an event. The delivery thread takes batches, runs the
+export-time preparation (:mod:`honeyhive._prepare`) and hands them to every exporter. The built-in
+HTTP exporters only encode here and queue the request in their outbox, which sends from its own
+thread (:mod:`honeyhive._outbox`), so this thread never waits on the network. API calls (session
+start, events, enrichments) go straight to the API outbox.
 
-``flush`` is honest: it returns True only if nothing was dropped between the moment it was
-called and the moment the worker had drained everything queued before it, and it never waits
-longer than its timeout. After ``os.fork`` the child gets a fresh worker, fresh locks and an empty
-queue (the parent still owns and sends the spans it had queued).
+``flush`` is honest: it returns True only if nothing was dropped or spooled between the moment it
+was called and the moment everything queued before it was finished, and it never waits longer
+than its timeout. After ``os.fork`` the child gets a fresh thread and an empty queue (the parent
+still owns and sends the spans it had queued).
 """
 
 from __future__ import annotations
@@ -29,64 +31,52 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from honeyhive._diagnostics import DropCounter, internal_error, logger
+from honeyhive._outbox import Outbox, Parcel
 from honeyhive._prepare import SpanPreparer
-from honeyhive._transport import HttpTransport
 
-__all__ = ["ApiCall", "Delivery"]
+__all__ = ["Delivery"]
 
 _SUPPRESS_KEY = getattr(context_api, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
 
 
-@dataclass(frozen=True)
-class ApiCall:
-    """One JSON request to the HoneyHive API (session start, event, enrichment)."""
-
-    method: str
-    path: str
-    body: dict[str, Any]
-
-
 @dataclass
 class _Marker:
-    failures_before: int
     done: threading.Event = field(default_factory=threading.Event)
-    ok: bool = False
 
 
 class Delivery:
-    """Queues spans and API calls and delivers them from one background thread."""
+    """Queues finished spans and hands them, prepared, to the exporters from one thread."""
 
     def __init__(
         self,
         *,
         exporters: Sequence[SpanExporter],
         preparer: SpanPreparer,
-        api: Optional[HttpTransport],
+        api: Optional[Outbox],
+        api_base: str,
         max_queue_size: int,
         max_batch: int,
         schedule_delay: float,
-        export_timeout: float,
         export_each_span: bool,
     ) -> None:
         self._exporters = tuple(exporters)
         self._preparer = preparer
         self._api = api  # None in test mode: calls are built, never sent
+        self._api_base = api_base
         self._max_queue = max_queue_size
         self._max_batch = 1 if export_each_span else max_batch
         self._delay = schedule_delay
-        self._timeout = export_timeout
         self._each = export_each_span
         self.span_drops = DropCounter("spans")
         self.call_drops = DropCounter("API calls")
         self._spans: deque[ReadableSpan] = deque()
-        self._calls: deque[ApiCall] = deque()
         self._markers: deque[_Marker] = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._closed = False
         self._thread: Optional[threading.Thread] = None
         self._start_thread()
-        _register_fork_hook(self)
+        _live.add(self)
 
     # -- application side ---------------------------------------------------------------------
 
@@ -100,56 +90,99 @@ class Delivery:
         if self._each or len(spans) >= self._max_batch:
             self._wake.set()
 
-    def add_call(self, call: ApiCall) -> None:
+    def add_call(self, method: str, path: str, body: dict[str, Any]) -> None:
+        """Queue a JSON call to the HoneyHive API (it never waits on the network)."""
         if self._closed:
             self.call_drops.add("shutdown")
             return
-        self._calls.append(call)
-        self._wake.set()
+        if self._api is None:
+            return
+        try:
+            data = json.dumps(body, default=str, ensure_ascii=False).encode("utf-8", "replace")
+        except (TypeError, ValueError) as exc:
+            logger.warning("dropping an API call whose body cannot be encoded: %s", exc)
+            self.call_drops.add("internal_error")
+            return
+        headers = {"Content-Type": "application/json"}
+        self._api.put(Parcel(method, self._api_base + path, data, headers, 1, "calls"))
 
-    def _failures(self) -> int:
-        return self.span_drops.total() + self.call_drops.total()
+    def failures(self) -> int:
+        """Everything lost or spooled so far, across the pipeline."""
+        total = self.span_drops.total() + self.call_drops.total()
+        if self._api is not None:
+            total += self._api.spooled
+        for exporter in self._exporters:
+            failures = getattr(exporter, "failures", None)
+            if failures is not None:
+                total += failures()
+        return total
+
+    def dropped(self) -> dict[str, int]:
+        """Spans lost, by reason, across the delivery thread and every exporter."""
+        merged = dict(self.span_drops.snapshot())
+        for exporter in self._exporters:
+            drops = getattr(exporter, "drops", None)
+            if isinstance(drops, DropCounter):
+                for reason, count in drops.snapshot().items():
+                    merged[reason] = merged.get(reason, 0) + count
+        return merged
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued now is delivered; False on any loss or on timeout."""
-        if self._thread is None or not self._thread.is_alive():
-            return not self._spans and not self._calls
-        marker = _Marker(self._failures())
-        self._markers.append(marker)
-        self._wake.set()
-        if not marker.done.wait(max(0.0, timeout)):
+        deadline = time.monotonic() + max(0.0, timeout)
+        before = self.failures()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and not self._closed:
+            marker = _Marker()
+            self._markers.append(marker)
+            self._wake.set()
+            if not marker.done.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        elif self._spans:
             return False
-        return marker.ok
+        for waiter in self._waiters():
+            if not waiter(deadline):
+                return False
+        return self.failures() == before
+
+    def _waiters(self) -> list[Any]:
+        waiters = [getattr(e, "wait", None) for e in self._exporters]
+        if self._api is not None:
+            waiters.append(self._api.wait)
+        return [w for w in waiters if w is not None]
 
     def shutdown(self, timeout: float) -> bool:
         """Deliver what is queued within ``timeout``, then stop; what is left is counted."""
         if self._closed:
             return True
+        deadline = time.monotonic() + max(0.0, timeout)
         ok = self.flush(timeout)
         self._closed = True
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(0.2)
+            thread.join(max(0.0, min(0.1, deadline - time.monotonic())))
         self.span_drops.add("shutdown", len(self._spans))
-        self.call_drops.add("shutdown", len(self._calls))
         self._spans.clear()
-        self._calls.clear()
         for exporter in self._exporters:
             try:
-                exporter.shutdown()
+                close = getattr(exporter, "close", None)
+                if close is not None:
+                    close(deadline)
+                else:
+                    exporter.shutdown()
             except Exception as exc:
                 internal_error("exporter shutdown", exc)
         if self._api is not None:
-            self._api.close()
+            self._api.close(deadline)
         return ok
 
     @property
     def pending(self) -> int:
-        return len(self._spans) + len(self._calls)
+        return len(self._spans)
 
-    # -- worker side --------------------------------------------------------------------------
+    # -- delivery thread ----------------------------------------------------------------------
 
     def _start_thread(self) -> None:
         thread = threading.Thread(target=self._run, name="honeyhive-delivery", daemon=True)
@@ -157,7 +190,7 @@ class Delivery:
         thread.start()
 
     def _run(self) -> None:
-        # Nothing the worker does is traced: HTTP instrumentation sees this key and stands back.
+        # Nothing this thread does is traced: HTTP instrumentation sees this key and stands back.
         context_api.attach(context_api.set_value(_SUPPRESS_KEY, True))
         last_export = time.monotonic()
         while True:
@@ -165,46 +198,20 @@ class Delivery:
                 if not self._stop.is_set() and not self._markers:
                     self._wake.wait(self._delay)
                 self._wake.clear()
-                self._send_calls()
-                due = time.monotonic() - last_export >= self._delay
-                drain = due or bool(self._markers) or self._stop.is_set() or self._each
                 markers = list(self._markers)
+                due = time.monotonic() - last_export >= self._delay
+                drain = due or bool(markers) or self._stop.is_set() or self._each
                 if drain or len(self._spans) >= self._max_batch:
                     self._export_spans(drain)
                     last_export = time.monotonic()
-                if markers:
-                    self._send_calls()
-                    self._resolve(markers)
-                if self._stop.is_set() and not self._spans and not self._calls:
+                for marker in markers:
+                    marker.done.set()
+                    with contextlib.suppress(ValueError):
+                        self._markers.remove(marker)
+                if self._stop.is_set() and not self._spans:
                     return
-            except Exception as exc:  # the worker must survive anything
-                internal_error("delivery worker", exc)
-
-    def _resolve(self, markers: list[_Marker]) -> None:
-        failures = self._failures()
-        for marker in markers:
-            marker.ok = failures == marker.failures_before
-            marker.done.set()
-            with contextlib.suppress(ValueError):
-                self._markers.remove(marker)
-
-    def _send_calls(self) -> None:
-        calls = self._calls
-        while calls:
-            call = calls.popleft()
-            if self._api is None:
-                continue
-            body = json.dumps(call.body, default=str).encode()
-            result = self._api.send(
-                call.method,
-                call.path,
-                body,
-                {"Content-Type": "application/json"},
-                deadline=time.monotonic() + self._timeout,
-                stop=self._stop,
-            )
-            if not result.ok:
-                self.call_drops.add(result.reason or "network_error")
+            except Exception as exc:  # the thread must survive anything
+                internal_error("delivery thread", exc)
 
     def _export_spans(self, drain: bool) -> None:
         spans = self._spans
@@ -216,21 +223,14 @@ class Delivery:
                 internal_error("preparing spans for export", exc)
                 self.span_drops.add("internal_error", len(batch))
                 continue
-            deadline = time.monotonic() + self._timeout
             for exporter in self._exporters:
-                self._export_one(exporter, prepared, deadline)
-            if self._calls:  # calls queued meanwhile go first (e.g. a new session start)
-                self._send_calls()
+                self._export_one(exporter, prepared)
 
-    def _export_one(
-        self, exporter: SpanExporter, spans: list[ReadableSpan], deadline: float
-    ) -> None:
+    def _export_one(self, exporter: SpanExporter, spans: list[ReadableSpan]) -> None:
         try:
             export_batch = getattr(exporter, "export_batch", None)
             if export_batch is not None:
-                failures: dict[str, int] = export_batch(spans, deadline, self._stop)
-                for reason, count in failures.items():
-                    self.span_drops.add(reason, count)
+                export_batch(spans)
             elif exporter.export(spans) is not SpanExportResult.SUCCESS:
                 self.span_drops.add("network_error", len(spans))
         except Exception as exc:
@@ -242,7 +242,6 @@ class Delivery:
     def _after_fork_in_child(self) -> None:
         # The parent delivers what it had queued; the child starts empty with a fresh thread.
         self._spans.clear()
-        self._calls.clear()
         for marker in self._markers:
             marker.done.set()
         self._markers.clear()
@@ -263,10 +262,6 @@ def _after_fork() -> None:
             delivery._after_fork_in_child()
         except Exception as exc:
             internal_error("restarting delivery after fork", exc)
-
-
-def _register_fork_hook(delivery: Delivery) -> None:
-    _live.add(delivery)
 
 
 if hasattr(os, "register_at_fork"):

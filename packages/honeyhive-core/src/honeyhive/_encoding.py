@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Link
     from opentelemetry.trace.span import SpanContext, TraceState
 
-__all__ = ["encode_json", "encode_protobuf"]
+__all__ = ["encode_json", "encode_protobuf", "split_request"]
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -522,7 +522,18 @@ def _encode_span(span: ReadableSpan) -> bytearray:
     elif end:
         out += b"\x41"
         out += _pack_fixed64(end)
-    _write_attributes(out, b"\x4a", span.attributes)  # attributes, field 9
+    stamp = getattr(span, "_hh_stamp", None)  # a honeyhive PreparedSpan: tracer-wide part cached
+    own = span.own_attributes() if stamp is not None else None  # type: ignore[attr-defined]
+    if stamp is not None and own is not None and stamp.static_keys.isdisjoint(own):
+        static = stamp.encoded.get("protobuf")
+        if static is None:
+            static_out = bytearray()
+            _write_attributes(static_out, b"\x4a", stamp.static)
+            static = stamp.encoded["protobuf"] = bytes(static_out)
+        out += static
+        _write_attributes(out, b"\x4a", stamp.span_attributes(own))  # attributes, field 9
+    else:
+        _write_attributes(out, b"\x4a", span.attributes)  # attributes, field 9
     dropped = span.dropped_attributes
     if dropped:
         out += b"\x50"  # dropped_attributes_count, field 10
@@ -864,3 +875,126 @@ def encode_json(spans: Sequence[ReadableSpan]) -> bytes:
         return text.encode()
     except UnicodeEncodeError:  # a lone surrogate somewhere in the batch
         return _scrub(text).encode()
+
+
+# -- splitting an encoded request in two (for a 413) ----------------------------------------------
+#
+# ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+# ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2;
+#                 string schema_url = 3; }
+# ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+# Every field involved is length-delimited (wire type 2), so a request can be cut into spans and
+# put back together as two requests without decoding any span.
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _delimited_fields(data: bytes) -> list[tuple[int, bytes]]:
+    """(field number, payload) of a message whose fields are all length-delimited."""
+    fields = []
+    pos = 0
+    while pos < len(data):
+        key, pos = _read_varint(data, pos)
+        if key & 7 != 2:
+            raise ValueError("unexpected wire type")
+        length, pos = _read_varint(data, pos)
+        if pos + length > len(data):
+            raise ValueError("truncated message")
+        fields.append((key >> 3, data[pos : pos + length]))
+        pos += length
+    return fields
+
+
+def _protobuf_pieces(body: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """Each span with the (resource-level, scope-level) fields it sits under, in order."""
+    pieces: list[tuple[bytes, bytes, bytes]] = []
+    for number, resource_spans in _delimited_fields(body):
+        if number != 1:
+            continue
+        resource_fields = _delimited_fields(resource_spans)
+        resource_head = b"".join(
+            _field(bytes([n << 3 | 2]), v) for n, v in resource_fields if n != 2
+        )
+        for n, scope_spans in resource_fields:
+            if n != 2:
+                continue
+            scope_fields = _delimited_fields(scope_spans)
+            scope_head = b"".join(_field(bytes([m << 3 | 2]), v) for m, v in scope_fields if m != 2)
+            for m, span in scope_fields:
+                if m == 2:
+                    pieces.append((resource_head, scope_head, span))
+    return pieces
+
+
+def _protobuf_join(pieces: Sequence[tuple[bytes, bytes, bytes]]) -> bytes:
+    out = bytearray()
+    index = 0
+    while index < len(pieces):
+        resource_head = pieces[index][0]
+        scopes = bytearray()
+        while index < len(pieces) and pieces[index][0] == resource_head:
+            scope_head = pieces[index][1]
+            spans = bytearray()
+            while (
+                index < len(pieces)
+                and pieces[index][0] == resource_head
+                and pieces[index][1] == scope_head
+            ):
+                spans += _field(b"\x12", pieces[index][2])
+                index += 1
+            scopes += _field(b"\x12", scope_head + bytes(spans))
+        out += _field(b"\x0a", resource_head + bytes(scopes))
+    return bytes(out)
+
+
+def _json_split(body: bytes) -> Optional[tuple[bytes, bytes]]:
+    request = json.loads(body)
+    pieces = [
+        (index, s_index, span)
+        for index, resource in enumerate(request.get("resourceSpans", []))
+        for s_index, scope in enumerate(resource.get("scopeSpans", []))
+        for span in scope.get("spans", [])
+    ]
+    if len(pieces) < 2:
+        return None
+
+    def join(part: list[tuple[int, int, Any]]) -> bytes:
+        resources: list[Any] = []
+        keys: dict[tuple[int, int], list[Any]] = {}
+        for r_index, s_index, span in part:
+            if (r_index, s_index) not in keys:
+                resource = dict(request["resourceSpans"][r_index])
+                scope = dict(resource["scopeSpans"][s_index])
+                scope["spans"] = keys[(r_index, s_index)] = []
+                resource["scopeSpans"] = [scope]
+                resources.append(resource)
+            keys[(r_index, s_index)].append(span)
+        return _json_encode({"resourceSpans": resources}).encode()
+
+    half = len(pieces) // 2
+    return join(pieces[:half]), join(pieces[half:])
+
+
+def split_request(body: bytes, json_format: bool) -> Optional[tuple[bytes, bytes]]:
+    """Two requests holding the first and second half of ``body``'s spans (None if < 2 spans)."""
+    try:
+        if json_format:
+            return _json_split(body)
+        pieces = _protobuf_pieces(body)
+        if len(pieces) < 2:
+            return None
+        half = len(pieces) // 2
+        return _protobuf_join(pieces[:half]), _protobuf_join(pieces[half:])
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None

@@ -25,14 +25,16 @@ from urllib.parse import unquote
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from honeyhive._encoding import encode_json, encode_protobuf
+from honeyhive._diagnostics import DropCounter
+from honeyhive._encoding import encode_json, encode_protobuf, split_request
+from honeyhive._outbox import Outbox, Parcel
+from honeyhive._spool import Spool
 from honeyhive._transport import HttpTransport, gate_for
 from honeyhive._version import __version__
 from honeyhive.config.models import TracerConfig
 
 __all__ = [
     "MAX_REQUEST_BYTES",
-    "Failures",
     "OtlpHttpExporter",
     "client_headers",
     "console_exporter",
@@ -44,8 +46,6 @@ __all__ = [
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
-
-Failures = dict[str, int]  # drop reason -> spans lost
 
 
 def client_headers(config: TracerConfig) -> dict[str, str]:
@@ -61,78 +61,122 @@ def client_headers(config: TracerConfig) -> dict[str, str]:
 
 
 class OtlpHttpExporter(SpanExporter):
-    """OTLP/HTTP exporter: encodes a batch once, splits it on 413 or when too large."""
+    """OTLP/HTTP exporter: encodes on the caller's thread, sends from its own.
+
+    ``export_batch`` only encodes and hands the request to an :class:`~honeyhive._outbox.Outbox`
+    (bounded in bytes, with retries and an optional spool), so the tracer's delivery thread never
+    waits on the network. A request the backend refuses as too large (413) is split in half and
+    both halves are sent; a batch above the OTLP request cap is split before it is sent.
+    """
 
     def __init__(
         self,
         url: str,
         *,
-        headers: dict[str, str],
         json_format: bool,
+        transport: Optional[HttpTransport],
+        headers: Optional[dict[str, str]] = None,
         gzip_body: bool = False,
         timeout: float = 10.0,
-        transport: Optional[HttpTransport] = None,
+        max_queue_bytes: int = 64 * 1024 * 1024,
+        spool: Optional[Spool] = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         self.url = url
+        self._json = json_format
         self._encode: Callable[[Sequence[ReadableSpan]], bytes] = (
             encode_json if json_format else encode_protobuf
         )
-        self._headers = {"Content-Type": _JSON if json_format else _PROTOBUF, **headers}
+        self._headers = {"Content-Type": _JSON if json_format else _PROTOBUF, **(headers or {})}
         if gzip_body:
             self._headers["Content-Encoding"] = "gzip"
         self._gzip = gzip_body
         self._timeout = timeout
-        self._transport = transport  # None: test mode, nothing is sent
         self._max_bytes = max_request_bytes
-        self._stop = threading.Event()
+        self.drops = DropCounter("spans")
+        self._outbox: Optional[Outbox] = None
+        if transport is not None:  # None in test mode: encode everything, send nothing
+            self._outbox = Outbox(
+                transport,
+                drops={"spans": self.drops, "calls": self.drops},
+                max_bytes=max_queue_bytes,
+                timeout=timeout,
+                spool=spool,
+                split=self._split_body,
+            )
 
     def __repr__(self) -> str:
-        return f"OtlpHttpExporter({self.url!r}, dry_run={self._transport is None})"
+        return f"OtlpHttpExporter({self.url!r}, dry_run={self._outbox is None})"
 
-    def export_batch(
-        self, spans: Sequence[ReadableSpan], deadline: float, stop: threading.Event
-    ) -> Failures:
-        """Deliver ``spans``; returns the spans lost by reason (empty when all arrived)."""
+    # -- what the tracer's delivery thread calls ----------------------------------------------
+
+    def export_batch(self, spans: Sequence[ReadableSpan]) -> None:
+        """Encode ``spans`` and queue the request (splitting it if above the OTLP cap)."""
         body = self._encode(spans)
         if len(body) > self._max_bytes and len(spans) > 1:
-            return self._split(spans, deadline, stop)
-        if self._transport is None:
-            return {}
+            half = len(spans) // 2
+            self.export_batch(spans[:half])
+            self.export_batch(spans[half:])
+            return
+        if self._outbox is None:
+            return
         if len(body) > self._max_bytes:
-            return {"payload_too_large": 1}
+            self.drops.add("payload_too_large")
+            return
+        self._outbox.put(self._parcel(body, len(spans)))
+
+    def _parcel(self, body: bytes, count: int) -> Parcel:
         if self._gzip:
             body = gzip.compress(body, compresslevel=5)
-        result = self._transport.send(
-            "POST", self.url, body, self._headers, deadline=deadline, stop=stop
-        )
-        if result.ok:
-            return {}
-        if result.too_large and len(spans) > 1:
-            return self._split(spans, deadline, stop)
-        return {result.reason or "network_error": len(spans)}
+        return Parcel("POST", self.url, body, self._headers, count)
 
-    def _split(
-        self, spans: Sequence[ReadableSpan], deadline: float, stop: threading.Event
-    ) -> Failures:
-        half = len(spans) // 2
-        failures: Failures = {}
-        for part in (spans[:half], spans[half:]):
-            for reason, count in self.export_batch(part, deadline, stop).items():
-                failures[reason] = failures.get(reason, 0) + count
-        return failures
+    def _split_body(self, parcel: Parcel) -> Optional[tuple[Parcel, Parcel]]:
+        body = gzip.decompress(parcel.body) if self._gzip else parcel.body
+        halves = split_request(body, self._json)
+        if halves is None:
+            return None
+        first, second = halves
+        half = parcel.count // 2
+        return self._parcel(first, half), self._parcel(second, parcel.count - half)
+
+    def wait(self, deadline: float) -> bool:
+        """Until everything queued so far is finished (delivered, spooled or dropped)."""
+        return True if self._outbox is None else self._outbox.wait(deadline)
+
+    def failures(self) -> int:
+        """Spans lost plus requests spooled so far: a flush is honest only if this is unchanged."""
+        spooled: int = 0 if self._outbox is None else self._outbox.spooled
+        return self.drops.total() + spooled
+
+    def close(self, deadline: float) -> None:
+        if self._outbox is not None:
+            self._outbox.close(deadline)
+
+    # -- the plain OpenTelemetry SpanExporter interface ---------------------------------------
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        failures = self.export_batch(spans, time.monotonic() + self._timeout, self._stop)
-        return SpanExportResult.FAILURE if failures else SpanExportResult.SUCCESS
+        before = self.failures()
+        self.export_batch(spans)
+        delivered = self.wait(time.monotonic() + self._timeout)
+        ok = delivered and self.failures() == before
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
-        self._stop.set()
-        if self._transport is not None:
-            self._transport.close()
+        self.close(time.monotonic() + self._timeout)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+        return self.wait(time.monotonic() + timeout_millis / 1000.0)
+
+
+def _spool_for(config: TracerConfig, origin: str) -> Optional[Spool]:
+    if not config.spool_dir or config.test_mode:
+        return None
+    try:
+        return Spool(config.spool_dir, origin, config.spool_max_bytes)
+    except OSError as exc:
+        raise ValueError(
+            f"spool_dir {config.spool_dir!r} (HH_SPOOL_DIR) cannot be used: {exc.strerror}"
+        ) from None
 
 
 def honeyhive_exporter(config: TracerConfig) -> SpanExporter:
@@ -144,10 +188,11 @@ def honeyhive_exporter(config: TracerConfig) -> SpanExporter:
         transport = HttpTransport(base, headers, verify=config.verify_tls, gate=gate_for(base))
     return OtlpHttpExporter(
         base + "/opentelemetry/v1/traces",
-        headers={},
         json_format=config.otlp_format == "json",
         timeout=config.export_timeout,
         transport=transport,
+        max_queue_bytes=config.max_queue_bytes,
+        spool=_spool_for(config, base),
     )
 
 
@@ -209,11 +254,12 @@ def otlp_exporter(config: TracerConfig) -> SpanExporter:
         transport = HttpTransport(origin, headers, verify=verify, gate=gate_for(origin))
     return OtlpHttpExporter(
         endpoint,
-        headers={},
         json_format=protocol == "http/json",
         gzip_body=compression == "gzip",
         timeout=timeout,
         transport=transport,
+        max_queue_bytes=config.max_queue_bytes,
+        spool=_spool_for(config, origin),
     )
 
 

@@ -3,14 +3,19 @@
 The application thread records only what depends on the context a span started in (its session,
 evaluation ids from baggage, its event type). The tracer-wide attributes the protocol asks for
 (project, source, session name, SDK version, the ``traceloop.association.properties.*`` aliases)
-are stamped here, on the export thread, together with the secret scrubbing. Every exporter, the
-test-capture one included, receives the spans this module returns, so what a test sees is what the
-backend receives.
+are added here, on the delivery thread, together with the secret scrubbing. Every exporter, the
+test-capture one included, receives the spans this module returns, so what a test sees is what
+the backend receives.
+
+A prepared span is a cheap shallow copy whose ``attributes`` are merged on first access; the
+built-in protobuf encoder skips even that and writes the tracer-wide attributes from bytes it
+encoded once per tracer (see :meth:`Stamp.span_attributes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Optional
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -19,10 +24,11 @@ from honeyhive._attributes import REDACTED, is_secret_name
 from honeyhive._settings import Settings
 from honeyhive._version import __version__
 
-__all__ = ["EVENT_TYPES", "SpanPreparer", "event_type_for"]
+__all__ = ["EVENT_TYPES", "PreparedSpan", "SpanPreparer", "Stamp", "event_type_for"]
 
 EVENT_TYPES = frozenset({"model", "tool", "chain"})
 _ASSOCIATION = "traceloop.association.properties."
+_SESSION_ALIAS = _ASSOCIATION + "session_id"
 
 
 def event_type_for(value: object) -> str:
@@ -30,42 +36,8 @@ def event_type_for(value: object) -> str:
     return value if isinstance(value, str) and value in EVENT_TYPES else "tool"
 
 
-class _PreparedSpan(ReadableSpan):
-    """A finished span with its export-time attributes; keeps the original drop counts."""
-
-    def __init__(self, original: ReadableSpan, attributes: dict[str, Any], events: Any) -> None:
-        super().__init__(
-            name=original.name,
-            context=original.context,
-            parent=original.parent,
-            resource=original.resource,
-            attributes=attributes,
-            events=events,
-            links=original.links,
-            kind=original.kind,
-            status=original.status,
-            start_time=original.start_time,
-            end_time=original.end_time,
-            instrumentation_scope=original.instrumentation_scope,
-        )
-        self._dropped = (original.dropped_attributes, original.dropped_events)
-        self._dropped_links = original.dropped_links
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped_links
-
-
-class SpanPreparer:
-    """Adds the tracer-wide protocol attributes to finished spans and scrubs secrets."""
+class Stamp:
+    """The tracer-wide part of every span, and the rules for the span's own part."""
 
     def __init__(self, settings: Settings, session_id: str) -> None:
         static: dict[str, Any] = {
@@ -79,37 +51,107 @@ class SpanPreparer:
             static[_ASSOCIATION + "project"] = settings.project
         for key, value in settings.evaluation.items():
             static[f"honeyhive_metadata.{key}"] = value
-        self._static = static
-        self._session_id = session_id
+        self.static: Mapping[str, Any] = MappingProxyType(static)
+        self.static_keys = frozenset(static)
+        self.session_id = session_id
         key = settings.api_key.get_secret_value() if settings.api_key else ""
-        self._secret: Optional[str] = key if len(key) >= 8 else None
+        self.secret: Optional[str] = key if len(key) >= 8 else None
+        self.encoded: dict[str, bytes] = {}  # encoder-owned cache (e.g. "protobuf" -> bytes)
 
-    def prepare(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
-        return [self._prepare_one(span) for span in spans]
-
-    def _prepare_one(self, span: ReadableSpan) -> ReadableSpan:
-        own = span.attributes or {}
-        attributes = dict(self._static)
-        session = own.get("honeyhive.session_id") or self._session_id
-        attributes["honeyhive.session_id"] = session
-        attributes[_ASSOCIATION + "session_id"] = session
-        attributes.update(self._scrubbed(own))
+    def span_attributes(self, own: Mapping[str, Any]) -> dict[str, Any]:
+        """The span-specific attributes to send: its session, its own (scrubbed), its type."""
+        session = own.get("honeyhive.session_id") or self.session_id
+        out: dict[str, Any] = {"honeyhive.session_id": session, _SESSION_ALIAS: session}
+        secret = self.secret
+        for key, value in own.items():
+            if is_secret_name(key) and value != REDACTED:
+                value = REDACTED
+            elif secret is not None and type(value) is str and secret in value:
+                value = value.replace(secret, REDACTED)
+            out[key] = value
         event_type = own.get("honeyhive.event_type")
         if event_type is not None and "honeyhive_event_type" not in own:
-            attributes["honeyhive_event_type"] = event_type_for(event_type)
-        events: Any = span.events
-        if self._secret is not None and events:
-            events = [
-                Event(e.name, self._scrubbed(e.attributes or {}), e.timestamp) for e in events
-            ]
-        return _PreparedSpan(span, attributes, events)
-
-    def _scrubbed(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(attributes)
-        secret = self._secret
-        for key, value in attributes.items():
-            if is_secret_name(key) and value != REDACTED:
-                out[key] = REDACTED
-            elif secret is not None and isinstance(value, str) and secret in value:
-                out[key] = value.replace(secret, REDACTED)
+            out["honeyhive_event_type"] = event_type_for(event_type)
         return out
+
+    def scrub_events(self, events: Sequence[Event]) -> Sequence[Event]:
+        secret = self.secret
+        if secret is None or not events:
+            return events
+        scrubbed = []
+        for event in events:
+            attributes = dict(event.attributes or {})
+            for key, value in attributes.items():
+                if isinstance(value, str) and secret in value:
+                    attributes[key] = value.replace(secret, REDACTED)
+            scrubbed.append(Event(event.name, attributes, event.timestamp))
+        return scrubbed
+
+
+class PreparedSpan(ReadableSpan):
+    """A finished span as it will be exported: the original's state plus the tracer's stamp.
+
+    Made without running ``ReadableSpan.__init__`` (a copy of the original's fields), so that
+    preparing a span costs next to nothing until an exporter reads its attributes.
+    """
+
+    _hh_stamp: Stamp
+    _hh_attributes: Optional[Mapping[str, Any]]
+
+    @classmethod
+    def of(cls, original: ReadableSpan, stamp: Stamp) -> PreparedSpan:
+        span = cls.__new__(cls)
+        span.__dict__.update(original.__dict__)
+        span._hh_stamp = stamp
+        span._hh_attributes = None
+        return span
+
+    def own_attributes(self) -> Mapping[str, Any]:
+        """The attributes the span was given (before the stamp)."""
+        return self._attributes or {}
+
+    @property
+    def attributes(self) -> Mapping[str, Any]:
+        merged = self._hh_attributes
+        if merged is None:
+            stamp = self._hh_stamp
+            merged = MappingProxyType(
+                {**stamp.static, **stamp.span_attributes(self.own_attributes())}
+            )
+            self._hh_attributes = merged
+        return merged
+
+    @property
+    def events(self) -> Sequence[Event]:
+        return self._hh_stamp.scrub_events(tuple(self._events))
+
+    def to_json(self, indent: Optional[int] = 4) -> str:
+        """As ``ReadableSpan.to_json``, with the exported attributes and events."""
+        plain = ReadableSpan(
+            name=self.name,
+            context=self.context,
+            parent=self.parent,
+            resource=self.resource,
+            attributes=self.attributes,
+            events=self.events,
+            links=self.links,
+            kind=self.kind,
+            status=self.status,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            instrumentation_scope=self.instrumentation_scope,
+        )
+        text: str = plain.to_json(indent)
+        return text
+
+
+class SpanPreparer:
+    """Turns finished spans into :class:`PreparedSpan` for one tracer."""
+
+    def __init__(self, settings: Settings, session_id: str) -> None:
+        self.stamp = Stamp(settings, session_id)
+
+    def prepare(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+        stamp = self.stamp
+        of = PreparedSpan.of
+        return [of(span, stamp) for span in spans]

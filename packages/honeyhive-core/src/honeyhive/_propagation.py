@@ -9,6 +9,7 @@ seen in the wild. Extraction never raises on malformed headers.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Optional
 
@@ -93,13 +94,26 @@ def extract(
         logger.debug("ignoring malformed propagation headers: %s", type(exc).__name__)
         return context if context is not None else Context()
     entries = baggage.get_all(ctx)
-    if "session_id" not in entries:
-        for alias in SESSION_ALIASES:
-            value = entries.get(alias)
-            if isinstance(value, str) and value:
-                ctx = baggage.set_baggage("session_id", value, ctx)
-                break
-    return ctx
+    session: Optional[str] = None
+    for key in ("session_id", *SESSION_ALIASES):
+        value = entries.get(key)
+        if isinstance(value, str) and value:
+            session = value
+            break
+    if session is None:
+        return ctx
+    normalized = _uuid_or_none(session)
+    if normalized is None:  # the backend could not attribute spans to it: ignore it
+        logger.debug("ignoring a session id in baggage that is not a UUID")
+        return baggage.remove_baggage("session_id", ctx)
+    return baggage.set_baggage("session_id", normalized, ctx)
+
+
+def _uuid_or_none(value: str) -> Optional[str]:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 def inject(

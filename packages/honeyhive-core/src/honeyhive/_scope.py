@@ -41,8 +41,10 @@ def record_error(span: Span, exc: BaseException) -> None:
     )
     if not already:  # the user may have recorded it already, as the reference's examples do
         span.record_exception(exc, escaped=True)
-    description = f"{cls.__name__}: {message}"[:_ERROR_TEXT_LIMIT]
-    span.set_status(Status(StatusCode.ERROR, description))
+    status = getattr(span, "status", None)
+    if status is None or status.status_code is not StatusCode.ERROR:  # keep the user's own
+        description = f"{cls.__name__}: {message}"[:_ERROR_TEXT_LIMIT]
+        span.set_status(Status(StatusCode.ERROR, description))
     span.set_attributes(
         {
             "honeyhive_error": message[:_ERROR_TEXT_LIMIT],
@@ -123,6 +125,43 @@ class SpanScope:
             span.end()
         except Exception as err:
             internal_error("ending a span", err)
+
+    # The span's own API, so the object ``trace()`` returns can be used as the span itself (the
+    # reference's pattern ``s = tracer.trace(...); s.__enter__(); s.set_attribute(...)``).
+
+    @property
+    def span(self) -> Span:
+        """The span (non-recording until the scope is entered)."""
+        return self._span
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self._span.set_attribute(key, value)
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        self._span.set_attributes(attributes)
+
+    def add_event(
+        self,
+        name: str,
+        attributes: Optional[Mapping[str, Any]] = None,
+        timestamp: Optional[int] = None,
+    ) -> None:
+        self._span.add_event(name, attributes, timestamp)
+
+    def record_exception(self, exception: BaseException, **kwargs: Any) -> None:
+        self._span.record_exception(exception, **kwargs)
+
+    def set_status(self, status: Any, description: Optional[str] = None) -> None:
+        self._span.set_status(status, description)
+
+    def update_name(self, name: str) -> None:
+        self._span.update_name(name)
+
+    def is_recording(self) -> bool:
+        return self._span.is_recording()
+
+    def get_span_context(self) -> Any:
+        return self._span.get_span_context()
 
     def __enter__(self) -> Span:
         return self.open()

@@ -41,6 +41,9 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "max_queue_size": ("HH_MAX_QUEUE_SIZE",),
     "max_export_batch_size": ("HH_MAX_EXPORT_BATCH_SIZE",),
     "schedule_delay": ("HH_SCHEDULE_DELAY",),
+    "max_queue_bytes": ("HH_MAX_QUEUE_BYTES",),
+    "spool_dir": ("HH_SPOOL_DIR",),
+    "spool_max_bytes": ("HH_SPOOL_MAX_BYTES",),
     "export_timeout": ("HH_EXPORT_TIMEOUT",),
     "exit_timeout": ("HH_EXIT_TIMEOUT",),
     "capture_max_length": ("HH_CAPTURE_MAX_LENGTH",),
@@ -76,6 +79,9 @@ class Settings:
     max_queue_size: int
     max_export_batch_size: int
     schedule_delay: float
+    max_queue_bytes: int
+    spool_dir: Optional[str]
+    spool_max_bytes: int
     export_timeout: float
     exit_timeout: float
     capture_max_length: int
@@ -282,6 +288,9 @@ def resolve(
         max_queue_size=tracer.max_queue_size,
         max_export_batch_size=tracer.max_export_batch_size,
         schedule_delay=tracer.schedule_delay,
+        max_queue_bytes=tracer.max_queue_bytes,
+        spool_dir=tracer.spool_dir or None,
+        spool_max_bytes=tracer.spool_max_bytes,
         export_timeout=tracer.export_timeout,
         exit_timeout=tracer.exit_timeout,
         capture_max_length=tracer.capture_max_length,

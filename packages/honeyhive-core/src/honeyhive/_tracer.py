@@ -27,12 +27,13 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
-from honeyhive import _context, _http_tracing, _plugins, _propagation
+from honeyhive import _context, _exporters, _http_tracing, _plugins, _propagation
 from honeyhive._attributes import AttributeValue, flatten_into, namespaced
 from honeyhive._context import TRACER_KEY
-from honeyhive._delivery import ApiCall, Delivery
-from honeyhive._diagnostics import enable_verbose_logging, internal_error, logger
+from honeyhive._delivery import Delivery
+from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
 from honeyhive._exporters import client_headers
+from honeyhive._outbox import Outbox
 from honeyhive._prepare import SpanPreparer, event_type_for
 from honeyhive._processors import IsolatedProcessor, SessionProcessor
 from honeyhive._scope import SpanScope
@@ -137,6 +138,7 @@ class HoneyHiveTracer:
         self._close_lock = threading.Lock()
         self._session_id = settings.session_id or str(uuid.uuid4())
         self._capture_limit = settings.capture_max_length
+        self._call_drops = DropCounter("API calls")
 
         plugin_config = settings.as_config()
         exporters = [
@@ -156,20 +158,27 @@ class HoneyHiveTracer:
         self._api_enabled = "honeyhive" in settings.exporters and not settings.test_mode
         api = None
         if self._api_enabled:
-            api = HttpTransport(
-                settings.server_url,
-                client_headers(plugin_config),
-                verify=settings.verify_tls,
-                gate=gate_for(settings.server_url),
+            api = Outbox(
+                HttpTransport(
+                    settings.server_url,
+                    client_headers(plugin_config),
+                    verify=settings.verify_tls,
+                    gate=gate_for(settings.server_url),
+                ),
+                drops={"calls": self._call_drops, "spans": self._call_drops},
+                max_bytes=settings.max_queue_bytes,
+                timeout=settings.export_timeout,
+                spool=_exporters._spool_for(plugin_config, settings.server_url),
+                name="honeyhive-api",
             )
         self._delivery = Delivery(
             exporters=exporters,
             preparer=SpanPreparer(settings, self._session_id),
             api=api,
+            api_base=settings.server_url,
             max_queue_size=settings.max_queue_size,
             max_batch=settings.max_export_batch_size,
             schedule_delay=settings.schedule_delay,
-            export_timeout=settings.export_timeout,
             export_each_span=settings.disable_batch,
         )
         resource = Resource.create({"service.name": settings.project or "honeyhive"})
@@ -182,6 +191,7 @@ class HoneyHiveTracer:
             self._provider.add_span_processor(processor)
         self._provider.add_span_processor(SessionProcessor(self._delivery))
         self._otel_tracer = self._provider.get_tracer("honeyhive", __version__)
+        _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
         if settings.link_carrier:
             self._link_context = _propagation.extract(self._propagator, settings.link_carrier)
@@ -294,12 +304,15 @@ class HoneyHiveTracer:
     @property
     def dropped(self) -> Mapping[str, int]:
         """Spans lost so far, by reason (queue_full, rate_limited, network_error, ...)."""
-        return self._delivery.span_drops.snapshot()
+        return self._delivery.dropped()
 
     @property
     def dropped_api_calls(self) -> Mapping[str, int]:
         """Session starts, events and enrichments lost so far, by reason."""
-        return self._delivery.call_drops.snapshot()
+        merged = dict(self._delivery.call_drops.snapshot())
+        for reason, count in self._call_drops.snapshot().items():
+            merged[reason] = merged.get(reason, 0) + count
+        return merged
 
     def __repr__(self) -> str:
         return (
@@ -423,7 +436,7 @@ class HoneyHiveTracer:
             "user_properties": user_properties,
         }
         body.update({k: dict(v) for k, v in fields.items() if v})
-        self._delivery.add_call(ApiCall("PUT", "/events", body))
+        self._delivery.add_call("PUT", "/events", body)
 
     def create_event(
         self,
@@ -469,7 +482,7 @@ class HoneyHiveTracer:
         if parent.is_valid:
             event.setdefault("parent_id", format(parent.span_id, "016x"))
         body = {"event": {k: _plain(v) for k, v in event.items() if v is not None}}
-        self._delivery.add_call(ApiCall("POST", "/events", body))
+        self._delivery.add_call("POST", "/events", body)
         return event_id
 
     # -- propagation --------------------------------------------------------------------------
@@ -532,7 +545,7 @@ class HoneyHiveTracer:
             "metadata": settings.evaluation or None,
         }
         body = {"session": {k: _plain(v) for k, v in session.items() if v is not None}}
-        self._delivery.add_call(ApiCall("POST", "/session/start", body))
+        self._delivery.add_call("POST", "/session/start", body)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Deliver everything queued so far; True only if all of it was acknowledged.

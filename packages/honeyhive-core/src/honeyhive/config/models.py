@@ -79,6 +79,19 @@ class TracerConfig(_Model):
     schedule_delay: float = Field(
         default=0.5, gt=0, description="Seconds between exports of a partly filled batch."
     )
+    max_queue_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Encoded bytes waiting for the backend before new batches are dropped.",
+    )
+    spool_dir: Optional[str] = Field(
+        default=None,
+        description="Directory for requests the backend could not take, delivered when it "
+        "recovers, also by the next process (HH_SPOOL_DIR). Off when unset.",
+    )
+    spool_max_bytes: int = Field(
+        default=256 * 1024 * 1024, gt=0, description="Size bound of the spool directory."
+    )
     export_timeout: float = Field(
         default=10.0, gt=0, description="Deadline in seconds for one export, retries included."
     )

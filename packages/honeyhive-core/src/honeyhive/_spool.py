@@ -1,0 +1,153 @@
+"""An on-disk spool for requests the backend could not take.
+
+One directory per backend under the ``spool_dir`` setting, private to the user (0700, files
+0600). A parcel is written atomically (temporary name, then rename) and is delivered later by
+whichever process claims it first: a claim is an atomic rename, so two processes sharing the
+directory (gunicorn workers, a restarted service) never send the same parcel twice. The spool is
+bounded in bytes; a parcel that does not fit is not written (the caller counts it as dropped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from honeyhive._outbox import Parcel
+
+__all__ = ["Spool", "SpooledParcel"]
+
+_SUFFIX = ".parcel"
+_CLAIM = ".claim-"
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class SpooledParcel:
+    """A parcel read back from disk, claimed by this process until released or deleted."""
+
+    path: Path
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    count: int
+    kind: str
+
+
+class Spool:
+    """Parcels on disk for one backend."""
+
+    def __init__(self, directory: str, backend: str, max_bytes: int) -> None:
+        digest = hashlib.sha256(backend.encode()).hexdigest()[:16]
+        self.directory = Path(directory).expanduser() / digest
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._ensure_directory()
+        self._release_stale_claims()
+
+    def _ensure_directory(self) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)  # mkdir's mode is filtered by the umask
+        os.chmod(self.directory.parent, 0o700)
+
+    def _release_stale_claims(self) -> None:
+        """Give back parcels claimed by processes that no longer exist."""
+        for claimed in self.directory.glob(f"*{_SUFFIX}{_CLAIM}*"):
+            pid_text = claimed.name.rpartition(_CLAIM)[2]
+            if pid_text.isdigit() and not _alive(int(pid_text)):
+                with contextlib.suppress(OSError):
+                    claimed.rename(claimed.with_name(claimed.name.partition(_CLAIM)[0]))
+
+    def size(self) -> int:
+        total = 0
+        for entry in self.directory.iterdir():
+            with contextlib.suppress(OSError):
+                total += entry.stat().st_size
+        return total
+
+    def pending(self) -> int:
+        return sum(1 for _ in self.directory.glob(f"*{_SUFFIX}"))
+
+    def write(self, parcel: Parcel) -> bool:
+        """Store a parcel; False when it does not fit (or the disk refuses it)."""
+        header = {
+            "method": parcel.method,
+            "url": parcel.url,
+            "headers": _storable(parcel.headers),
+            "count": parcel.count,
+            "kind": parcel.kind,
+        }
+        data = json.dumps(header).encode() + b"\n" + parcel.body
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}{_SUFFIX}"
+        with self._lock:
+            try:
+                if self.size() + len(data) > self._max_bytes:
+                    return False
+                temporary = self.directory / f".{name}.tmp"
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                temporary.rename(self.directory / name)
+            except OSError:
+                return False
+        return True
+
+    def claim_oldest(self) -> Optional[SpooledParcel]:
+        """Take the oldest parcel no other process holds; None when there is none."""
+        for path in sorted(self.directory.glob(f"*{_SUFFIX}")):
+            claimed = path.with_name(f"{path.name}{_CLAIM}{os.getpid()}")
+            try:
+                path.rename(claimed)
+            except OSError:
+                continue  # another process took it first
+            try:
+                raw = claimed.read_bytes()
+                header_bytes, _, body = raw.partition(b"\n")
+                header = json.loads(header_bytes)
+                return SpooledParcel(
+                    path=claimed,
+                    method=str(header["method"]),
+                    url=str(header["url"]),
+                    headers={str(k): str(v) for k, v in header["headers"].items()},
+                    body=body,
+                    count=int(header["count"]),
+                    kind=str(header["kind"]),
+                )
+            except (OSError, ValueError, KeyError, TypeError):
+                with contextlib.suppress(OSError):
+                    claimed.unlink()  # unreadable: it can never be delivered
+                continue
+        return None
+
+    def release(self, parcel: SpooledParcel) -> None:
+        """Give a claimed parcel back (delivery failed; someone may try again later)."""
+        with contextlib.suppress(OSError):
+            parcel.path.rename(parcel.path.with_name(parcel.path.name.partition(_CLAIM)[0]))
+
+    def delete(self, parcel: SpooledParcel) -> None:
+        with contextlib.suppress(OSError):
+            parcel.path.unlink()
+
+
+def _storable(headers: dict[str, str]) -> dict[str, str]:
+    # The API key is not written to disk: the sending process adds its own credentials.
+    return {k: v for k, v in headers.items() if k.lower() != "authorization"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
