@@ -6,9 +6,8 @@ import time
 from typing import Callable
 
 import pytest
-from support.collector import Collector
-
 from honeyhive import HoneyHiveTracer
+from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]
 
@@ -135,8 +134,10 @@ def test_close_is_idempotent_and_the_tracer_inert_afterwards(
 
 
 def test_context_manager_flushes_and_closes(collector: Collector) -> None:
-    with HoneyHiveTracer.init(server_url=collector.url, project="p") as tracer:
-        with tracer.trace("operation"):
-            pass
+    with (
+        HoneyHiveTracer.init(server_url=collector.url, project="p") as tracer,
+        tracer.trace("operation"),
+    ):
+        pass
     assert tracer.closed
     assert [s.name for s in collector.spans] == ["operation"]

@@ -7,9 +7,8 @@ from typing import Callable
 
 import httpx
 import requests
-from support.collector import Collector
-
 from honeyhive import HoneyHiveTracer
+from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]
 
@@ -49,16 +48,14 @@ def test_httpx_and_requests_calls_are_traced_and_carry_context(
     assert len(headers) == 3
     client_ids = {s.span_id for s in clients}
     for sent in headers:
-        version, trace_id, span_id, _flags = sent["traceparent"].split("-")
+        _version, trace_id, span_id, _flags = sent["traceparent"].split("-")
         assert trace_id == handler.trace_id
         assert span_id in client_ids
         assert f"session_id={tracer.session_id}" in sent["baggage"]
     del parent
 
 
-def test_the_sdks_own_calls_are_never_traced(
-    make_tracer: MakeTracer, collector: Collector
-) -> None:
+def test_the_sdks_own_calls_are_never_traced(make_tracer: MakeTracer, collector: Collector) -> None:
     tracer = make_tracer(disable_http_tracing=False)
     with tracer.trace("op"):
         pass

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from support.collector import Collector
-
 from honeyhive import HoneyHiveTracer, _plugins
+from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]
 

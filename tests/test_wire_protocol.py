@@ -8,10 +8,9 @@ import uuid
 from typing import Callable
 
 import pytest
-from support.collector import Collector
-
 from honeyhive import HoneyHiveTracer, trace
 from honeyhive._version import __version__
+from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]
 

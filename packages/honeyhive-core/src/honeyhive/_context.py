@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 from opentelemetry.context import create_key, get_current
 from opentelemetry.trace import get_current_span
 
+from honeyhive import _forksafe as forksafe
+
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
@@ -38,7 +40,7 @@ __all__ = [
 TRACER_KEY = create_key("honeyhive-tracer")
 R = TypeVar("R")
 
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _tracers: list[HoneyHiveTracer] = []  # open tracers, in creation order
 _explicit_default: Optional[HoneyHiveTracer] = None
 

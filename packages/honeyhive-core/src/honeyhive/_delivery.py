@@ -98,9 +98,10 @@ class Delivery:
         if self._api is None:
             return
         try:
-            data = json.dumps(body, default=str, ensure_ascii=False).encode("utf-8", "replace")
-        except (TypeError, ValueError) as exc:
-            logger.warning("dropping an API call whose body cannot be encoded: %s", exc)
+            text = json.dumps(body, default=_json_default, ensure_ascii=False)
+            data = text.encode("utf-8", "replace")
+        except Exception as exc:  # e.g. a circular structure: the caller's data, not our bug
+            logger.warning("dropping an API call whose body cannot be encoded: %s", type(exc))
             self.call_drops.add("internal_error")
             return
         headers = {"Content-Type": "application/json"}
@@ -247,10 +248,18 @@ class Delivery:
         self._markers.clear()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self.span_drops.reset_after_fork()
-        self.call_drops.reset_after_fork()
         if not self._closed:
             self._start_thread()
+
+
+def _json_default(value: object) -> str:
+    """Values JSON cannot encode are sent as their ``str`` (or ``repr``, or a placeholder)."""
+    for convert in (str, repr):
+        try:
+            return convert(value)
+        except Exception:  # noqa: S112 - try the next way to show it
+            continue
+    return f"<unrepresentable {type(value).__name__}>"
 
 
 _live: weakref.WeakSet[Delivery] = weakref.WeakSet()

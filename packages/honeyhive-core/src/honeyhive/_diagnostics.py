@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from typing import Optional
+
+from honeyhive import _forksafe as forksafe
 
 __all__ = [
     "DROP_REASONS",
@@ -36,7 +37,7 @@ DROP_REASONS = (
 )
 
 _LOG_INTERVAL = 60.0
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _internal_errors = 0
 _verbose_handler: Optional[logging.Handler] = None
 
@@ -78,7 +79,7 @@ class DropCounter:
 
     def __init__(self, what: str = "spans") -> None:
         self._what = what
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._counts = dict.fromkeys(DROP_REASONS, 0)
         self._last_logged: dict[str, float] = {}
 
@@ -102,6 +103,3 @@ class DropCounter:
     def total(self) -> int:
         with self._lock:
             return sum(self._counts.values())
-
-    def reset_after_fork(self) -> None:
-        self._lock = threading.Lock()

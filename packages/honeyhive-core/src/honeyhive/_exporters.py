@@ -16,7 +16,6 @@ import gzip
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import Callable, Optional, TextIO
@@ -25,6 +24,7 @@ from urllib.parse import unquote
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter
 from honeyhive._encoding import encode_json, encode_protobuf, split_request
 from honeyhive._outbox import Outbox, Parcel
@@ -266,7 +266,7 @@ def otlp_exporter(config: TracerConfig) -> SpanExporter:
 class _ConsoleExporter(SpanExporter):
     def __init__(self, out: Optional[TextIO] = None) -> None:
         self._out = out
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         out = self._out or sys.stdout

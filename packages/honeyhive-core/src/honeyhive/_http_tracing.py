@@ -9,13 +9,13 @@ sends -- are never traced and never get headers.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from honeyhive import _forksafe as forksafe
 from honeyhive._context import TRACER_KEY, get_default_tracer
 from honeyhive._diagnostics import internal_error
 from honeyhive._scope import record_error
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["disable", "enable"]
 
 _SUPPRESS_KEY = getattr(context_api, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _tracers: list[HoneyHiveTracer] = []
 _originals: list[tuple[Any, str, Callable[..., Any]]] = []
 

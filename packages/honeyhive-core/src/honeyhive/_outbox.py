@@ -67,6 +67,8 @@ class Outbox:
         self._split = split
         self._name = name
         self._parcels: deque[Parcel] = deque()
+        self._inflight: Optional[Parcel] = None
+        self._abandoned = False  # close() gave up on the request in flight
         self._bytes = 0
         self._put_count = 0
         self._done_count = 0
@@ -113,17 +115,25 @@ class Outbox:
         return True
 
     def close(self, deadline: float) -> None:
-        """Send what is queued until ``deadline``; spool (or drop) the rest; stop the thread."""
+        """Send what is queued until ``deadline``; spool (or drop) the rest; stop the thread.
+
+        A request still in flight when the budget ends (a hung backend) is counted as lost
+        now, and whatever the backend does with it later is not counted again.
+        """
         self.wait(deadline)
         with self._cond:
             self._closed = True
             leftovers = list(self._parcels)
             self._parcels.clear()
             self._bytes = 0
+            inflight, self._inflight = self._inflight, None
             self._cond.notify_all()
         self._stop.set()
         for parcel in leftovers:
             self._fail(parcel, "shutdown")
+        if inflight is not None:
+            self._abandoned = True
+            self._drops[inflight.kind].add("shutdown", inflight.count)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, min(0.1, deadline - time.monotonic())))
@@ -148,12 +158,11 @@ class Outbox:
                         self._cond.wait()
                     if self._stop.is_set():
                         return
-                    parcel = self._parcels[0]
+                    parcel = self._inflight = self._parcels.popleft()
+                    self._bytes -= len(parcel.body)
                 self._send(parcel)
                 with self._cond:
-                    if self._parcels and self._parcels[0] is parcel:
-                        self._parcels.popleft()
-                        self._bytes -= len(parcel.body)
+                    self._inflight = None
                     self._done_count += 1
                     self._cond.notify_all()
             except Exception as exc:  # the sender must survive anything
@@ -182,6 +191,8 @@ class Outbox:
         self._fail(parcel, result.reason or "network_error")
 
     def _fail(self, parcel: Parcel, reason: str) -> None:
+        if self._abandoned and threading.current_thread() is self._thread:
+            return  # close() already counted the request that was in flight
         spool = self._spool
         if spool is not None and reason in _SPOOLABLE and spool.write(parcel):
             self.spooled += 1
@@ -222,6 +233,7 @@ class Outbox:
     def _after_fork_in_child(self) -> None:
         # The parent sends what it had queued; the child starts empty.
         self._parcels.clear()
+        self._inflight = None
         self._bytes = 0
         self._put_count = self._done_count = 0
         self._cond = threading.Condition()

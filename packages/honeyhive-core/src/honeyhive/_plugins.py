@@ -10,10 +10,10 @@ A plug-in that is missing, fails to import, raises or returns the wrong kind of 
 
 from __future__ import annotations
 
-import threading
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
+from honeyhive import _forksafe as forksafe
 from honeyhive.config.models import TracerConfig
 
 __all__ = ["GROUPS", "available", "build"]
@@ -25,7 +25,7 @@ GROUPS = {
 }
 
 _cache: dict[str, dict[str, EntryPoint]] = {}
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 
 T = TypeVar("T")
 

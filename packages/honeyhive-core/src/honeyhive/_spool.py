@@ -14,11 +14,12 @@ import hashlib
 import itertools
 import json
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
+
+from honeyhive import _forksafe as forksafe
 
 if TYPE_CHECKING:
     from honeyhive._outbox import Parcel
@@ -50,7 +51,7 @@ class Spool:
         digest = hashlib.sha256(backend.encode()).hexdigest()[:16]
         self.directory = Path(directory).expanduser() / digest
         self._max_bytes = max_bytes
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._ensure_directory()
         self._release_stale_claims()
 

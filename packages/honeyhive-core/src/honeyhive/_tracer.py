@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import atexit
-import threading
 import time
 import uuid
 import weakref
@@ -28,6 +27,7 @@ from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
 from honeyhive import _context, _exporters, _http_tracing, _plugins, _propagation
+from honeyhive import _forksafe as forksafe
 from honeyhive._attributes import AttributeValue, flatten_into, namespaced
 from honeyhive._context import TRACER_KEY
 from honeyhive._delivery import Delivery
@@ -135,7 +135,7 @@ class HoneyHiveTracer:
             enable_verbose_logging()
         self._settings = settings
         self._closed = False
-        self._close_lock = threading.Lock()
+        self._close_lock = forksafe.Lock()
         self._session_id = settings.session_id or str(uuid.uuid4())
         self._capture_limit = settings.capture_max_length
         self._call_drops = DropCounter("API calls")
@@ -619,7 +619,22 @@ def _plain(value: Any) -> Any:
 
 _open_tracers: weakref.WeakSet[HoneyHiveTracer] = weakref.WeakSet()
 _exit_registered = False
-_exit_lock = threading.Lock()
+_exit_lock = forksafe.Lock()
+
+
+class _ForkMarker:
+    """What ``multiprocessing.util.register_after_fork`` holds on to (it needs a weakref)."""
+
+
+_fork_marker = _ForkMarker()
+
+
+def _in_multiprocessing_child(marker: _ForkMarker) -> None:
+    # A multiprocessing child ends with os._exit(): atexit handlers never run there, but the
+    # finalizers multiprocessing registers for itself do. Spans made in the child get delivered.
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _close_all_at_exit, exitpriority=100)
 
 
 def _at_exit(tracer: HoneyHiveTracer) -> None:
@@ -628,6 +643,9 @@ def _at_exit(tracer: HoneyHiveTracer) -> None:
         _open_tracers.add(tracer)
         if not _exit_registered:
             atexit.register(_close_all_at_exit)
+            import multiprocessing.util
+
+            multiprocessing.util.register_after_fork(_fork_marker, _in_multiprocessing_child)
             _exit_registered = True
 
 

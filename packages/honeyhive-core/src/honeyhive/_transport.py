@@ -14,11 +14,13 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
+from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import logger
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ class BackendGate:
     """A backend's rate-limit window, shared by everything that talks to it."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._closed_until = 0.0
 
     def block_for(self, seconds: float) -> None:
@@ -72,12 +74,9 @@ class BackendGate:
     def wait_time(self) -> float:
         return max(0.0, self._closed_until - time.monotonic())
 
-    def reset_after_fork(self) -> None:
-        self._lock = threading.Lock()
-
 
 _gates: dict[str, BackendGate] = {}
-_gates_lock = threading.Lock()
+_gates_lock = forksafe.Lock()
 
 
 def gate_for(base_url: str) -> BackendGate:
@@ -89,15 +88,34 @@ def gate_for(base_url: str) -> BackendGate:
         return gate
 
 
-def _reset_gates_after_fork() -> None:
-    global _gates_lock
-    _gates_lock = threading.Lock()
-    for gate in _gates.values():
-        gate.reset_after_fork()
+_tls_warned = False
+_ssl_contexts: dict[str, ssl.SSLContext] = {}
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_gates_after_fork)
+def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
+    """One verifying SSL context per CA bundle for the whole process (each costs ~20 ms)."""
+    if verify is False:
+        return False
+    cafile = verify if isinstance(verify, str) else None
+    key = cafile or ""
+    context = _ssl_contexts.get(key)
+    if context is None:
+        if cafile is None:
+            import certifi
+
+            cafile = certifi.where()
+        context = _ssl_contexts[key] = ssl.create_default_context(cafile=cafile)
+    return context
+
+
+def _warn_tls_off_once() -> None:
+    global _tls_warned
+    if not _tls_warned:
+        _tls_warned = True
+        logger.warning(
+            "TLS certificate verification is OFF (verify_tls=False): traces can be read or "
+            "altered in transit"
+        )
 
 
 class HttpTransport:
@@ -111,16 +129,26 @@ class HttpTransport:
         verify: bool | str = True,
         gate: Optional[BackendGate] = None,
     ) -> None:
+        import encodings.idna  # noqa: F401 - socket.getaddrinfo imports it lazily: not in a worker
+
         import httpx  # imported here, on the caller's thread, never lazily in the worker
 
         self._httpx = httpx
+        if verify is False:
+            _warn_tls_off_once()
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._verify = verify
         self._gate = gate if gate is not None else gate_for(self.base_url)
         self._client: Optional[httpx.Client] = None
         self._pid = os.getpid()
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
+        self._in_flight = 0
+        self._closing = False
+        # Made now, on the caller's thread: building the first client imports httpcore, h11 and
+        # certifi, and a sending thread must never be in the middle of an import when the
+        # process forks (the child would inherit a held import lock).
+        self._get_client()
 
     def __repr__(self) -> str:
         return f"HttpTransport({self.base_url!r})"  # headers hold the API key: never shown
@@ -136,7 +164,7 @@ class HttpTransport:
                 # without closing (closing would shut the parent's connections).
                 self._pid = os.getpid()
                 self._client = self._httpx.Client(
-                    verify=self._verify,
+                    verify=_ssl_context(self._verify),
                     follow_redirects=False,
                     trust_env=False,
                     limits=self._httpx.Limits(max_connections=4, max_keepalive_connections=2),
@@ -144,13 +172,44 @@ class HttpTransport:
             return self._client
 
     def close(self) -> None:
+        """Close the client now, or, if a request is in flight, as soon as it ends."""
         with self._lock:
+            self._closing = True
+            if self._in_flight:
+                return  # the sending thread closes it (closing under it would leak its socket)
             client, self._client = self._client, None
+        self._close_client(client)
+
+    def _close_client(self, client: Optional[httpx.Client]) -> None:
         if client is not None and self._pid == os.getpid():
             try:
                 client.close()
             except Exception as exc:
                 logger.debug("closing the HTTP client failed: %r", exc)
+
+    def _request(
+        self, method: str, url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes, Optional[str]]:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's requests are not ours
+                self._in_flight = 0
+            if self._closing:
+                raise self._httpx.ConnectError("transport closed")
+            self._in_flight += 1
+        try:
+            client = self._get_client()
+            with client.stream(method, url, content=body, headers=headers, timeout=timeout) as r:
+                return r.status_code, _read_limited(r), r.headers.get("retry-after")
+        finally:
+            self._request_done()
+
+    def _request_done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            leftover = None
+            if self._closing and not self._in_flight:  # close() was called meanwhile
+                leftover, self._client = self._client, None
+        self._close_client(leftover)
 
     def send(
         self,
@@ -180,12 +239,9 @@ class HttpTransport:
                 return SendResult(False, reason=reason)
             retry_after: Optional[float] = None
             try:
-                client = self._get_client()
-                with client.stream(
-                    method, url, content=body, headers=all_headers, timeout=remaining
-                ) as response:
-                    status = response.status_code
-                    data = _read_limited(response)
+                status, data, retry_header = self._request(
+                    method, url, body, all_headers, remaining
+                )
             except httpx.TransportError as exc:
                 reason = "network_error"
                 logger.debug("request to %s failed: %s", self.base_url, type(exc).__name__)
@@ -202,7 +258,7 @@ class HttpTransport:
                     )
                     return SendResult(False, status=status, reason="network_error")
                 reason = "rate_limited" if status == 429 else "network_error"
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                retry_after = parse_retry_after(retry_header)
                 if status == 429 and retry_after is not None:
                     self._gate.block_for(retry_after)
             delay = retry_after if retry_after is not None else _backoff(attempt)
