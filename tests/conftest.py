@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+
 from honeyhive import HoneyHiveTracer, set_default_tracer
 from honeyhive._diagnostics import internal_error_count
+
 from support.collector import Collector
 
 # No test may depend on what the developer's shell exports.

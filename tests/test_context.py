@@ -12,12 +12,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Callable
 
-import honeyhive
 import pytest
-from honeyhive import HoneyHiveTracer, trace
 from opentelemetry import baggage as otel_baggage
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
+
+import honeyhive
+from honeyhive import HoneyHiveTracer, trace
+
 from support.collector import Collector, ReceivedSpan
 
 MakeTracer = Callable[..., HoneyHiveTracer]

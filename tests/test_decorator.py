@@ -12,10 +12,12 @@ import gzip
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Callable
 
-import honeyhive
 import pytest
-from honeyhive import HoneyHiveTracer, atrace, get_default_tracer, set_default_tracer, trace
 from opentelemetry import trace as otel_trace
+
+import honeyhive
+from honeyhive import HoneyHiveTracer, atrace, get_default_tracer, set_default_tracer, trace
+
 from support.collector import Collector, ReceivedSpan
 
 MakeTracer = Callable[..., HoneyHiveTracer]

@@ -6,7 +6,9 @@ import time
 from typing import Callable
 
 import pytest
+
 from honeyhive import HoneyHiveTracer
+
 from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]

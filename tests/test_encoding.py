@@ -19,10 +19,8 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import honeyhive._encoding as encoding_module
 import pytest
 from google.protobuf import json_format, text_format
-from honeyhive._encoding import encode_json, encode_protobuf
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -35,6 +33,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import NonRecordingSpan, TraceState
+
+import honeyhive._encoding as encoding_module
+from honeyhive._encoding import encode_json, encode_protobuf
 
 try:
     from hypothesis import HealthCheck, given, settings

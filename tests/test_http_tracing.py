@@ -7,7 +7,9 @@ from typing import Callable
 
 import httpx
 import requests
+
 from honeyhive import HoneyHiveTracer
+
 from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
 from honeyhive import HoneyHiveTracer, _plugins
+
 from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]

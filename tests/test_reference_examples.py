@@ -34,13 +34,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any, Optional
 
-import honeyhive
 import pytest
 import requests
-from honeyhive import HoneyHiveTracer, _context, set_default_tracer, trace
-from honeyhive.config.models import TracerConfig
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
+
+import honeyhive
+from honeyhive import HoneyHiveTracer, _context, set_default_tracer, trace
+from honeyhive.config.models import TracerConfig
+
 from support.collector import Collector, ReceivedSpan
 
 TRACE_PATH = "/opentelemetry/v1/traces"

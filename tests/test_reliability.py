@@ -18,8 +18,10 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+
 from honeyhive import HoneyHiveTracer
 from honeyhive._transport import gate_for
+
 from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]

@@ -6,8 +6,10 @@ import logging
 import time
 
 import pytest
+
 from honeyhive import EvaluationConfig, HoneyHiveTracer, SessionConfig, TracerConfig
 from honeyhive._settings import resolve
+
 from support.collector import Collector
 
 KEY = "hh_SENTINEL_settings_0123456789"

@@ -8,8 +8,10 @@ import uuid
 from typing import Callable
 
 import pytest
+
 from honeyhive import HoneyHiveTracer, trace
 from honeyhive._version import __version__
+
 from support.collector import Collector
 
 MakeTracer = Callable[..., HoneyHiveTracer]

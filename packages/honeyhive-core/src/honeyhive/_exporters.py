@@ -35,10 +35,12 @@ from honeyhive.config.models import TracerConfig
 
 __all__ = [
     "MAX_REQUEST_BYTES",
+    "MemoryExporter",
     "OtlpHttpExporter",
     "client_headers",
     "console_exporter",
     "honeyhive_exporter",
+    "memory_exporter",
     "otlp_exporter",
 ]
 
@@ -261,6 +263,36 @@ def otlp_exporter(config: TracerConfig) -> SpanExporter:
         max_queue_bytes=config.max_queue_bytes,
         spool=_spool_for(config, origin),
     )
+
+
+class MemoryExporter(SpanExporter):
+    """Keeps every exported span in memory (for tests: see :mod:`honeyhive.testing`)."""
+
+    def __init__(self) -> None:
+        self._lock = forksafe.Lock()
+        self._spans: list[ReadableSpan] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._lock:
+            self._spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+    def spans(self) -> list[ReadableSpan]:
+        with self._lock:
+            return list(self._spans)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._spans.clear()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def memory_exporter(config: TracerConfig) -> SpanExporter:
+    """Spans kept in memory, for tests; nothing leaves the process."""
+    del config
+    return MemoryExporter()
 
 
 class _ConsoleExporter(SpanExporter):

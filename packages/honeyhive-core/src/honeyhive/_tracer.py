@@ -298,6 +298,10 @@ class HoneyHiveTracer:
         return self._provider
 
     @property
+    def _exporters(self) -> tuple[SpanExporter, ...]:
+        return self._delivery._exporters
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
