@@ -13,6 +13,7 @@ from honeyhive._context import (
     set_default_tracer,
 )
 from honeyhive._decorator import atrace, trace
+from honeyhive._request_span import enrich_request_span, get_request_span
 from honeyhive._tracer import HoneyHiveTracer
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
@@ -25,7 +26,9 @@ __all__ = [
     "TracerConfig",
     "__version__",
     "atrace",
+    "enrich_request_span",
     "get_default_tracer",
+    "get_request_span",
     "propagate_context",
     "set_default_tracer",
     "trace",

@@ -30,6 +30,7 @@ from opentelemetry import context as context_api
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._outbox import Outbox, Parcel
 from honeyhive._prepare import SpanPreparer
@@ -70,12 +71,14 @@ class Delivery:
         self.span_drops = DropCounter("spans")
         self.call_drops = DropCounter("API calls")
         self._spans: deque[ReadableSpan] = deque()
+        self._calls: deque[tuple[str, str, dict[str, Any]]] = deque()
         self._markers: deque[_Marker] = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._closed = False
         self._call_sink: Optional[Callable[[str, str, bytes], None]] = None
         self._early_calls: list[tuple[str, str, bytes]] = []
+        self._sink_lock = forksafe.Lock()
         self._thread: Optional[threading.Thread] = None
         self._start_thread()
         _live.add(self)
@@ -93,10 +96,18 @@ class Delivery:
             self._wake.set()
 
     def add_call(self, method: str, path: str, body: dict[str, Any]) -> None:
-        """Queue a JSON call to the HoneyHive API (it never waits on the network)."""
+        """Queue a JSON call to the HoneyHive API; it is encoded and sent in the background."""
         if self._closed:
             self.call_drops.add("shutdown")
             return
+        self._calls.append((method, path, body))
+
+    def _send_calls(self) -> None:
+        calls = self._calls
+        while calls:
+            self._encode_call(*calls.popleft())
+
+    def _encode_call(self, method: str, path: str, body: dict[str, Any]) -> None:
         try:
             text = json.dumps(body, default=_json_default, ensure_ascii=False)
             data = text.encode("utf-8", "replace")
@@ -105,21 +116,23 @@ class Delivery:
             self.call_drops.add("internal_error")
             return
         if self._api is None:  # test mode: nothing is sent; a test capture may look
-            sink = self._call_sink
+            with self._sink_lock:
+                sink = self._call_sink
+                if sink is None and len(self._early_calls) < 64:
+                    self._early_calls.append((method, path, data))
             if sink is not None:
                 sink(method, path, data)
-            elif len(self._early_calls) < 64:
-                self._early_calls.append((method, path, data))
             return
         headers = {"Content-Type": "application/json"}
         self._api.put(Parcel(method, self._api_base + path, data, headers, 1, "calls"))
 
     def attach_call_sink(self, sink: Callable[[str, str, bytes], None]) -> None:
         """In test mode, hand every API call (encoded) to ``sink``, the earlier ones first."""
-        early, self._early_calls = self._early_calls, []
+        with self._sink_lock:
+            early, self._early_calls = self._early_calls, []
+            self._call_sink = sink
         for call in early:
             sink(*call)
-        self._call_sink = sink
 
     def failures(self) -> int:
         """Everything lost or spooled so far, across the pipeline."""
@@ -153,7 +166,7 @@ class Delivery:
             self._wake.set()
             if not marker.done.wait(max(0.0, deadline - time.monotonic())):
                 return False
-        elif self._spans:
+        elif self._spans or self._calls:
             return False
         for waiter in self._waiters():
             if not waiter(deadline):
@@ -180,6 +193,8 @@ class Delivery:
             thread.join(max(0.0, min(0.1, deadline - time.monotonic())))
         self.span_drops.add("shutdown", len(self._spans))
         self._spans.clear()
+        self.call_drops.add("shutdown", len(self._calls))
+        self._calls.clear()
         for exporter in self._exporters:
             try:
                 close = getattr(exporter, "close", None)
@@ -195,7 +210,7 @@ class Delivery:
 
     @property
     def pending(self) -> int:
-        return len(self._spans)
+        return len(self._spans) + len(self._calls)
 
     # -- delivery thread ----------------------------------------------------------------------
 
@@ -214,6 +229,7 @@ class Delivery:
                     self._wake.wait(self._delay)
                 self._wake.clear()
                 markers = list(self._markers)
+                self._send_calls()  # a session start goes before the spans that name it
                 due = time.monotonic() - last_export >= self._delay
                 drain = due or bool(markers) or self._stop.is_set() or self._each
                 if drain or len(self._spans) >= self._max_batch:
@@ -224,6 +240,7 @@ class Delivery:
                     with contextlib.suppress(ValueError):
                         self._markers.remove(marker)
                 if self._stop.is_set() and not self._spans:
+                    self._send_calls()
                     return
             except Exception as exc:  # the thread must survive anything
                 internal_error("delivery thread", exc)
@@ -257,6 +274,7 @@ class Delivery:
     def _after_fork_in_child(self) -> None:
         # The parent delivers what it had queued; the child starts empty with a fresh thread.
         self._spans.clear()
+        self._calls.clear()
         for marker in self._markers:
             marker.done.set()
         self._markers.clear()

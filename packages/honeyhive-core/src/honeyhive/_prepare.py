@@ -36,6 +36,13 @@ def event_type_for(value: object) -> str:
     return value if isinstance(value, str) and value in EVENT_TYPES else "tool"
 
 
+def _redacted(value: Any) -> Any:
+    """The redaction marker in the value's own shape (a header's list stays a list)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(REDACTED for _ in value)
+    return REDACTED
+
+
 class Stamp:
     """The tracer-wide part of every span, and the rules for the span's own part."""
 
@@ -65,7 +72,7 @@ class Stamp:
         secret = self.secret
         for key, value in own.items():
             if is_secret_name(key) and value != REDACTED:
-                value = REDACTED
+                value = _redacted(value)
             elif secret is not None and type(value) is str and secret in value:
                 value = value.replace(secret, REDACTED)
             out[key] = value

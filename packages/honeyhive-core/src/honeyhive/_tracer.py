@@ -540,12 +540,22 @@ class HoneyHiveTracer:
 
     def _send_session_start(self) -> None:
         settings = self._settings
+        self._start_session(self._session_id, settings.inputs)
+
+    def _start_session(
+        self,
+        session_id: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        session_name: Optional[str] = None,
+    ) -> None:
+        """Queue a session start (encoded and sent in the background)."""
+        settings = self._settings
         session: dict[str, Any] = {
-            "session_name": settings.session_name,
+            "session_name": session_name or settings.session_name,
             "source": settings.source,
-            "session_id": self._session_id,
+            "session_id": session_id,
             "project": settings.project,
-            "inputs": settings.inputs,
+            "inputs": inputs,
             "metadata": settings.evaluation or None,
         }
         body = {"session": {k: _plain(v) for k, v in session.items() if v is not None}}

@@ -69,22 +69,26 @@ class SpanCapture:
     def children(self, parent: CapturedSpan) -> list[CapturedSpan]:
         return [span for span in self.spans if span.parent_id == parent.span_id]
 
+    def _calls(self) -> list[CapturedCall]:
+        self.tracer.flush(5.0)  # calls are encoded in the background, like spans
+        return list(self.calls)
+
     @property
     def events(self) -> list[dict[str, Any]]:
         """Bodies of ``create_event`` calls."""
         return [
             call.body["event"]
-            for call in self.calls
+            for call in self._calls()
             if call.path == "/events" and call.method == "POST"
         ]
 
     @property
     def session_starts(self) -> list[dict[str, Any]]:
-        return [call.body["session"] for call in self.calls if call.path == "/session/start"]
+        return [call.body["session"] for call in self._calls() if call.path == "/session/start"]
 
     @property
     def session_updates(self) -> list[dict[str, Any]]:
-        return [dict(call.body) for call in self.calls if call.method == "PUT"]
+        return [dict(call.body) for call in self._calls() if call.method == "PUT"]
 
     def tree(self, attributes: Sequence[str] = ()) -> str:
         """The captured traces as an indented tree, e.g. for an assertion's message::

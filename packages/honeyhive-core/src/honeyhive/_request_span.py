@@ -1,0 +1,47 @@
+"""Finding the request span from anywhere inside a request, whatever span is current.
+
+Framework integrations record their request scope in the context; ``enrich_request_span`` writes
+to that span even when the current span is something else (an endpoint span from FastAPI's own
+telemetry, a ``@trace`` function, an instrumentor's span).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from opentelemetry.context import create_key, get_current
+from opentelemetry.trace import Span
+
+from honeyhive._attributes import AttributeValue, flatten_into
+from honeyhive._diagnostics import internal_error
+
+__all__ = ["REQUEST_SCOPE_KEY", "enrich_request_span", "get_request_span"]
+
+REQUEST_SCOPE_KEY = create_key("honeyhive-request-scope")
+_LIMIT = 16384
+
+
+def get_request_span() -> Optional[Span]:
+    """The SERVER span of the request being handled, or None outside a traced request."""
+    scope: Any = get_current().get(REQUEST_SCOPE_KEY)
+    return None if scope is None else scope.span  # type: ignore[no-any-return]
+
+
+def enrich_request_span(attributes: Mapping[str, Any]) -> bool:
+    """Add attributes to the current request's SERVER span; False outside a traced request.
+
+    Values are flattened like ``enrich_current_span`` (a dict becomes ``key.sub``).
+    """
+    span = get_request_span()
+    if span is None or not span.is_recording():
+        return False
+    try:
+        flat: dict[str, AttributeValue] = {}
+        for key, value in attributes.items():
+            flatten_into(flat, str(key), value, _LIMIT)
+        span.set_attributes(flat)
+    except Exception as exc:
+        internal_error("enrich_request_span", exc)
+        return False
+    return True

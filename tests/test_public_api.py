@@ -1,0 +1,44 @@
+"""The public names are exactly the intended ones: anything else is internal."""
+
+from __future__ import annotations
+
+import honeyhive
+import honeyhive.config
+import honeyhive.http_server
+import honeyhive.testing
+
+
+def test_honeyhive_exports() -> None:
+    assert sorted(honeyhive.__all__) == [
+        "ContextThreadPoolExecutor",
+        "EvaluationConfig",
+        "HoneyHiveTracer",
+        "SessionConfig",
+        "TracerConfig",
+        "__version__",
+        "atrace",
+        "enrich_request_span",
+        "get_default_tracer",
+        "get_request_span",
+        "propagate_context",
+        "set_default_tracer",
+        "trace",
+    ]
+    for name in honeyhive.__all__:
+        assert getattr(honeyhive, name) is not None
+
+
+def test_facades_export_what_they_name() -> None:
+    for module in (honeyhive.config, honeyhive.http_server, honeyhive.testing):
+        assert module.__all__ == sorted(module.__all__, key=str)
+        for name in module.__all__:
+            assert hasattr(module, name), (module.__name__, name)
+
+
+def test_internal_modules_are_underscored() -> None:
+    import pkgutil
+
+    public = {
+        m.name for m in pkgutil.iter_modules(honeyhive.__path__) if not m.name.startswith("_")
+    }
+    assert public <= {"config", "http_server", "testing", "collector", "cli"}
