@@ -25,7 +25,7 @@ _LIMIT = 16384
 def get_request_span() -> Optional[Span]:
     """The SERVER span of the request being handled, or None outside a traced request."""
     scope: Any = get_current().get(REQUEST_SCOPE_KEY)
-    return None if scope is None else scope.span  # type: ignore[no-any-return]
+    return None if scope is None else scope.span
 
 
 def enrich_request_span(attributes: Mapping[str, Any]) -> bool:
