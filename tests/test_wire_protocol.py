@@ -222,6 +222,17 @@ def test_given_session_id_is_joined_not_restarted(
     assert span.attributes["honeyhive.session_id"] == existing
 
 
+def test_joining_a_session_updates_it_with_inputs_and_evaluation_ids(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    existing = "550e8400-e29b-41d4-a716-446655440000"
+    make_tracer(session_id=existing, inputs={"q": "hi"}, is_evaluation=True, run_id="r1").flush(5)
+    assert collector.sessions == []
+    assert collector.event_updates == [
+        {"event_id": existing, "metadata": {"run_id": "r1", "inputs": {"q": "hi"}}}
+    ]
+
+
 def test_disable_batch_exports_each_span_as_it_ends(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:

@@ -198,6 +198,9 @@ class HoneyHiveTracer:
 
         if not settings.session_id_given:
             self._send_session_start()
+        elif settings.inputs or settings.evaluation:
+            # Joining an existing session: what would have gone on its start updates it.
+            self.enrich_session(inputs=settings.inputs, metadata=settings.evaluation or None)
         if settings.set_global_provider:
             trace_api.set_tracer_provider(self._provider)
         if not settings.disable_http_tracing:
