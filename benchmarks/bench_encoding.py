@@ -26,13 +26,14 @@ import sys
 import time
 from typing import Callable
 
-from honeyhive._encoding import encode_json, encode_protobuf
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from honeyhive._encoding import encode_json, encode_protobuf
 
 _MODELS = ("gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b-instruct")
 _ROUTES = ("/v1/chat/completions", "/api/sessions/{id}/events", "/healthz", "/v1/embeddings")

@@ -55,6 +55,8 @@ def _fmt_ratio(row: Row) -> str:
 def _fmt_median(row: Row) -> str:
     if row.median is None:
         return "-"
+    if row.unit == "spans":  # a count, not a time
+        return f"{row.median:.0f} {row.unit}"
     digits = 1 if row.unit == "ms" or row.median >= 100 else 2
     return f"{row.median:.{digits}f} {row.unit}"
 
@@ -64,7 +66,7 @@ def print_table(reports: list[Report], scripts: dict[str, str]) -> None:
     lines: list[tuple[str, ...]] = []
     for report in reports:
         for row in report.rows:
-            target = "-" if row.target is None else f"<= {row.target:g}"
+            target = "-" if row.target is None else f"<= {row.target:.3g}"
             lines.append(
                 (
                     row.benchmark,

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Optional
 
 from opentelemetry import baggage
-from opentelemetry.context import Context
+from opentelemetry.baggage import _BAGGAGE_KEY
+from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from honeyhive._delivery import Delivery
@@ -45,7 +46,8 @@ class SessionProcessor(SpanProcessor):
         self._delivery = delivery
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
-        entries = baggage.get_all(parent_context)
+        ctx = parent_context if parent_context is not None else get_current()
+        entries = ctx.get(_BAGGAGE_KEY)  # the baggage mapping itself: no copy on the hot path
         if not entries:
             return
         found = {

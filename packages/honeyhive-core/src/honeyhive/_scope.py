@@ -15,7 +15,6 @@ from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
-from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import internal_error
 
 if TYPE_CHECKING:
@@ -85,9 +84,9 @@ class SpanScope:
             ):
                 parent = tracer._link_context
             span = tracer._otel_tracer.start_span(self._name, parent, self._kind, self._attributes)
+            # The span itself tells which tracer owns it (see _context.current_tracer): no
+            # second context entry is needed on this, the hottest, path.
             ctx = trace_api.set_span_in_context(span, parent)
-            if parent.get(TRACER_KEY) is not tracer:
-                ctx = context_api.set_value(TRACER_KEY, tracer, ctx)
             self._ctx = ctx
             self._token = context_api.attach(ctx)
             self._span = span
