@@ -11,6 +11,7 @@ application, and the span is still delivered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Optional
 
 from opentelemetry import baggage
@@ -47,7 +48,8 @@ class SessionProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         ctx = parent_context if parent_context is not None else get_current()
-        entries = ctx.get(_BAGGAGE_KEY)  # the baggage mapping itself: no copy on the hot path
+        # The baggage mapping itself: no copy on the hot path.
+        entries: Optional[Mapping[str, object]] = ctx.get(_BAGGAGE_KEY)  # type: ignore[assignment]
         if not entries:
             return
         found = {
