@@ -619,3 +619,14 @@ def test_otel_context_api_sees_the_tracers_span(
         assert otel_trace.get_current_span(ctx).is_recording()
     spans = flushed(collector, 2, tracer)
     assert named(spans, "theirs").parent_span_id == named(spans, "ours").span_id
+
+
+def test_link_carrier_also_parents_start_span(make_tracer: Any, collector: Any) -> None:
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    tracer = make_tracer(link_carrier={"traceparent": parent})
+    with tracer.start_span("manual"):
+        pass
+    tracer.flush(5)
+    (span,) = collector.wait_for_spans(1)
+    assert span.trace_id == "0af7651916cd43dd8448eb211c80319c"
+    assert span.parent_span_id == "b7ad6b7169203331"

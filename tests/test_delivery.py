@@ -119,6 +119,38 @@ def test_a_full_queue_drops_and_counts(make_tracer: MakeTracer, collector: Colle
     collector.clear_fault()
 
 
+def test_flush_reports_a_loss_that_happened_before_it_was_called(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(max_queue_size=10, max_export_batch_size=10, schedule_delay=30)
+    assert tracer.flush(5)
+    _spans(tracer, 100)  # most of these are dropped (queue_full) before the flush
+    assert tracer.dropped["queue_full"] > 0
+    assert tracer.flush(5) is False
+    assert tracer.flush(5) is True  # nothing was lost since the previous flush
+
+
+def test_a_byte_bound_smaller_than_a_batch_still_delivers(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(max_queue_bytes=1000, schedule_delay=30)
+    _spans(tracer, 40)
+    assert tracer.flush(5) is True
+    assert len(collector.spans) == 40
+
+
+def test_flush_after_close_tells_whether_close_lost_anything(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(exit_timeout=0.3)
+    assert tracer.flush(5)
+    collector.set_fault("hang", seconds=10)
+    _spans(tracer, 1)
+    tracer.close()
+    assert tracer.flush(1) is False
+    collector.clear_fault()
+
+
 def test_close_is_idempotent_and_the_tracer_inert_afterwards(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:

@@ -57,6 +57,20 @@ def test_httpx_and_requests_calls_are_traced_and_carry_context(
     del parent
 
 
+def test_the_call_goes_to_the_tracer_whose_span_is_current(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    first = make_tracer(disable_http_tracing=False, project="first")
+    second = make_tracer(disable_http_tracing=False, project="second")
+    with second.trace("parent"):
+        httpx.get(f"{collector.url}/downstream/x")
+    second.flush(5)
+    first.flush(5)
+    (client,) = [s for s in collector.spans if s.kind == "CLIENT"]
+    assert client.attributes["honeyhive.project"] == "second"
+    assert client.attributes["honeyhive.session_id"] == second.session_id
+
+
 def test_the_sdks_own_calls_are_never_traced(make_tracer: MakeTracer, collector: Collector) -> None:
     tracer = make_tracer(disable_http_tracing=False)
     with tracer.trace("op"):

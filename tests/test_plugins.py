@@ -121,6 +121,7 @@ def test_a_raising_processor_is_isolated_and_the_span_still_delivered(
     (span,) = collector.wait_for_spans(1)
     assert span.status_code == "ERROR"
     assert span.attributes["honeyhive_error_type"] == "KeyError"
+    assert tracer.processor_errors == {"exploding": 2}  # on_start and on_end
 
 
 @pytest.mark.parametrize(

@@ -298,6 +298,49 @@ class _Lines:
         pass
 
 
+def test_secrets_never_reach_the_backend(make_tracer: MakeTracer, collector: Collector) -> None:
+    import dataclasses
+
+    key = "hh_SENTINEL_0a1b2c3d4e5f"
+    tracer = make_tracer(api_key=key)
+
+    @dataclasses.dataclass
+    class DbConfig:
+        host: str
+        password: str
+
+    @trace(tracer=tracer)
+    def connect(cfg: DbConfig) -> None:
+        raise RuntimeError(f"auth failed for key {key}")
+
+    with pytest.raises(RuntimeError):
+        connect(DbConfig("db", "hunter2-SENTINEL"))
+    with tracer.trace(f"span named {key}"):
+        pass
+    tracer.create_event("e", inputs={"api_key": "sk-SENTINEL", "note": f"uses {key}"})
+    tracer.enrich_session(metadata={"password": "pw-SENTINEL"})
+    assert tracer.flush(5)
+    for request in collector.requests:
+        assert b"SENTINEL" not in request.body, request.path
+    spans = {s.name: s for s in collector.spans}
+    assert (
+        spans["test_secrets_never_reach_the_backend.<locals>.connect"].attributes[
+            "honeyhive_inputs.cfg.password"
+        ]
+        == "[REDACTED]"
+    )
+
+
+def test_create_event_with_a_cycle_never_raises(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer()
+    cyclic: dict[str, object] = {"a": 1}
+    cyclic["self"] = cyclic
+    tracer.create_event("e", inputs=cyclic)
+    tracer.flush(5)
+
+
 def test_the_api_key_never_reaches_span_attributes(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:

@@ -10,10 +10,11 @@ is dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 __all__ = [
     "REDACTED",
@@ -89,7 +90,12 @@ def flatten_into(
         out[prefix] = _encode_other(value, limit)
         return
     if isinstance(value, Mapping):
-        for key, item in value.items():
+        try:
+            items = list(value.items())
+        except Exception:  # a mapping that cannot be read is shown as such, never raised
+            out[prefix] = f"<unreadable {type(value).__name__}>"
+            return
+        for key, item in items:
             name = str(key)
             if is_secret_name(name):
                 out[f"{prefix}.{name}"] = REDACTED
@@ -106,7 +112,28 @@ def flatten_into(
     if isinstance(value, (bool, int, float)):
         out[prefix] = value
         return
+    fields = _as_mapping(value)
+    if fields is not None:
+        flatten_into(out, prefix, fields, limit, depth)
+        return
     out[prefix] = _encode_other(value, limit)
+
+
+def _as_mapping(value: Any) -> Optional[Mapping[str, Any]]:
+    """The fields of a dataclass or a pydantic model (so that a ``password`` field is redacted
+    like a ``password`` key), else None."""
+    if isinstance(value, type) or callable(value):
+        return None
+    try:
+        if dataclasses.is_dataclass(value):
+            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        dump = getattr(value, "model_dump", None)
+        if callable(dump):
+            dumped = dump()
+            return dumped if isinstance(dumped, Mapping) else None
+    except Exception:
+        return {}  # fail closed: what cannot be read safely is not exported
+    return None
 
 
 def namespaced(namespace: str, values: Mapping[str, Any], limit: int) -> dict[str, AttributeValue]:

@@ -86,9 +86,9 @@ def own_spans_of(tracer: HoneyHiveTracer, span_processor: object) -> None:
 def current_tracer() -> Optional[HoneyHiveTracer]:
     """The tracer whose span is current, else the default tracer.
 
-    The current span's owner is found even for spans an instrumentor started through
-    ``tracer.provider``; otherwise the tracer recorded in the context (by ``trace()``,
-    ``@trace`` or ``link()``) is used.
+    The current span's owner is found from the span itself (also for spans an instrumentor
+    started through ``tracer.provider``); with no span, the tracer ``link()`` recorded in the
+    context is used.
     """
     ctx = get_current()
     span = get_current_span(ctx)

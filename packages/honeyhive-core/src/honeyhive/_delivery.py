@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from honeyhive import _forksafe as forksafe
+from honeyhive._attributes import REDACTED
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._outbox import Outbox, Parcel
 from honeyhive._prepare import SpanPreparer
@@ -62,6 +63,7 @@ class Delivery:
     ) -> None:
         self._exporters = tuple(exporters)
         self._preparer = preparer
+        self._secret = preparer.stamp.secret  # the API key never leaves in a body
         self._api = api  # None in test mode: calls are built, never sent
         self._api_base = api_base
         self._max_queue = max_queue_size
@@ -76,6 +78,7 @@ class Delivery:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._closed = False
+        self._baseline = 0  # failures() at the end of the previous flush
         self._call_sink: Optional[Callable[[str, str, bytes], None]] = None
         self._early_calls: list[tuple[str, str, bytes]] = []
         self._sink_lock = forksafe.Lock()
@@ -110,6 +113,8 @@ class Delivery:
     def _encode_call(self, method: str, path: str, body: dict[str, Any]) -> None:
         try:
             text = json.dumps(body, default=_json_default, ensure_ascii=False)
+            if self._secret is not None and self._secret in text:
+                text = text.replace(self._secret, REDACTED)
             data = text.encode("utf-8", "replace")
         except Exception as exc:  # e.g. a circular structure: the caller's data, not our bug
             logger.warning("dropping an API call whose body cannot be encoded: %s", type(exc))
@@ -156,9 +161,16 @@ class Delivery:
         return merged
 
     def flush(self, timeout: float) -> bool:
-        """Wait until everything queued now is delivered; False on any loss or on timeout."""
+        """Wait until everything queued now is delivered; False on a timeout or on any loss
+        since the previous flush (a span dropped before this call was handed to it too)."""
         deadline = time.monotonic() + max(0.0, timeout)
-        before = self.failures()
+        before = self._baseline
+        try:
+            return self._flush(deadline) and self.failures() == before
+        finally:
+            self._baseline = self.failures()
+
+    def _flush(self, deadline: float) -> bool:
         thread = self._thread
         if thread is not None and thread.is_alive() and not self._closed:
             marker = _Marker()
@@ -168,10 +180,7 @@ class Delivery:
                 return False
         elif self._spans or self._calls:
             return False
-        for waiter in self._waiters():
-            if not waiter(deadline):
-                return False
-        return self.failures() == before
+        return all(waiter(deadline) for waiter in self._waiters())
 
     def _waiters(self) -> list[Any]:
         waiters = [getattr(e, "wait", None) for e in self._exporters]
@@ -266,7 +275,10 @@ class Delivery:
             elif exporter.export(spans) is not SpanExportResult.SUCCESS:
                 self.span_drops.add("network_error", len(spans))
         except Exception as exc:
-            logger.warning("exporter %r raised %s; its batch is dropped", exporter, type(exc))
+            if hasattr(exporter, "export_batch"):  # one of ours: a bug, counted as such
+                internal_error(f"exporting with {exporter!r}", exc)
+            else:
+                logger.warning("exporter %r raised %s; its batch is dropped", exporter, type(exc))
             self.span_drops.add("internal_error", len(spans))
 
     # -- fork ---------------------------------------------------------------------------------

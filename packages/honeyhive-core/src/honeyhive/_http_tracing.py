@@ -16,7 +16,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from honeyhive import _forksafe as forksafe
-from honeyhive._context import TRACER_KEY, get_default_tracer
+from honeyhive._context import current_tracer, get_default_tracer
 from honeyhive._diagnostics import internal_error
 from honeyhive._scope import record_error
 from honeyhive._urls import redact_url
@@ -39,9 +39,9 @@ def _tracer_for_call() -> Optional[HoneyHiveTracer]:
     tracers = _tracers
     if not tracers:
         return None
-    current: Any = ctx.get(TRACER_KEY)
-    if current is not None and current in tracers and not current.closed:
-        return current  # type: ignore[no-any-return]
+    current = current_tracer()  # the current span's owner, else link()'s, else the default
+    if current is not None and current in tracers:
+        return current
     default = get_default_tracer()
     return default if default in tracers else None
 

@@ -92,7 +92,7 @@ class Outbox:
             if self._closed:
                 self._drops[parcel.kind].add("shutdown", parcel.count)
                 return
-            if self._bytes + len(parcel.body) > self._max_bytes:
+            if self._parcels and self._bytes + len(parcel.body) > self._max_bytes:
                 self._drops[parcel.kind].add("queue_full", parcel.count)
                 return
             self._parcels.append(parcel)
@@ -127,12 +127,12 @@ class Outbox:
             self._parcels.clear()
             self._bytes = 0
             inflight, self._inflight = self._inflight, None
+            self._abandoned = inflight is not None
             self._cond.notify_all()
         self._stop.set()
         for parcel in leftovers:
             self._fail(parcel, "shutdown")
         if inflight is not None:
-            self._abandoned = True
             self._drops[inflight.kind].add("shutdown", inflight.count)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -188,13 +188,15 @@ class Outbox:
                 for half in halves:
                     self._send(half)
                 return
-        self._fail(parcel, result.reason or "network_error")
+        self._fail(parcel, result.reason or "network_error", final=result.final)
 
-    def _fail(self, parcel: Parcel, reason: str) -> None:
-        if self._abandoned and threading.current_thread() is self._thread:
-            return  # close() already counted the request that was in flight
+    def _fail(self, parcel: Parcel, reason: str, *, final: bool = False) -> None:
+        with self._cond:
+            if self._abandoned and threading.current_thread() is self._thread:
+                return  # close() already counted the request that was in flight
         spool = self._spool
-        if spool is not None and reason in _SPOOLABLE and spool.write(parcel):
+        spoolable = not final and reason in _SPOOLABLE
+        if spool is not None and spoolable and spool.write(parcel):
             self.spooled += 1
             logger.debug("spooled %d %s for later (%s)", parcel.count, parcel.kind, reason)
             return
@@ -220,7 +222,7 @@ class Outbox:
             if result.ok:
                 spool.delete(parcel)
                 continue
-            if result.reason in _SPOOLABLE:
+            if not result.final and result.reason in _SPOOLABLE:
                 spool.release(parcel)
                 return
             spool.delete(parcel)  # the backend refuses it for good: it can never be delivered

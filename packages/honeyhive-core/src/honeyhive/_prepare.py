@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Optional
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.trace import Status
 
 from honeyhive._attributes import REDACTED, is_secret_name
 from honeyhive._settings import Settings
@@ -81,6 +82,10 @@ class Stamp:
             out["honeyhive_event_type"] = event_type_for(event_type)
         return out
 
+    def scrub_text(self, text: str) -> str:
+        secret = self.secret
+        return text.replace(secret, REDACTED) if secret is not None and secret in text else text
+
     def scrub_events(self, events: Sequence[Event]) -> Sequence[Event]:
         secret = self.secret
         if secret is None or not events:
@@ -131,6 +136,18 @@ class PreparedSpan(ReadableSpan):
     @property
     def events(self) -> Sequence[Event]:
         return self._hh_stamp.scrub_events(tuple(self._events))
+
+    @property
+    def name(self) -> str:
+        return self._hh_stamp.scrub_text(self._name)
+
+    @property
+    def status(self) -> Status:
+        status: Status = self._status
+        description = status.description
+        if description and self._hh_stamp.secret and self._hh_stamp.secret in description:
+            return Status(status.status_code, self._hh_stamp.scrub_text(description))
+        return status
 
     def to_json(self, indent: Optional[int] = 4) -> str:
         """As ``ReadableSpan.to_json``, with the exported attributes and events."""

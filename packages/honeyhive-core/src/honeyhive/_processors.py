@@ -11,6 +11,7 @@ application, and the span is still delivered.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Optional
 
@@ -76,10 +77,11 @@ class IsolatedProcessor(SpanProcessor):
     def __init__(self, name: str, inner: SpanProcessor) -> None:
         self.name = name
         self._inner = inner
+        self._failures = itertools.count()
         self.failures = 0
 
     def _failed(self, hook: str, exc: Exception) -> None:
-        self.failures += 1
+        self.failures = next(self._failures) + 1  # thread-safe under the GIL (one C call)
         logger.warning(
             "span processor %r raised in %s (%s); ignored", self.name, hook, type(exc).__name__
         )

@@ -11,6 +11,7 @@ header capture with redaction, query redaction, excluded URLs and the user's hoo
 from __future__ import annotations
 
 import os
+import random
 import re
 import uuid
 from collections.abc import Iterable
@@ -422,6 +423,8 @@ class RequestTracer:
             return existing  # an allowed incoming session (already validated by extract)
         if not self.config.session_per_request:
             return None
-        session_id = str(uuid.uuid4())
+        # A version-4 UUID from the fast generator OpenTelemetry uses for trace ids: a session
+        # id is an identifier, not a secret, and os.urandom is a system call per request.
+        session_id = str(uuid.UUID(int=random.getrandbits(128), version=4))
         self.tracer._start_session(session_id)
         return session_id

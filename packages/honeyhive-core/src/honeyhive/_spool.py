@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,22 +50,35 @@ class Spool:
 
     def __init__(self, directory: str, backend: str, max_bytes: int) -> None:
         digest = hashlib.sha256(backend.encode()).hexdigest()[:16]
-        self.directory = Path(directory).expanduser() / digest
+        # Only our own subdirectories are created and made private; the directory the user
+        # named is never touched (it may be /tmp).
+        self.directory = Path(directory).expanduser() / f"honeyhive-{os.getuid()}" / digest
         self._max_bytes = max_bytes
         self._lock = forksafe.Lock()
         self._ensure_directory()
         self._release_stale_claims()
 
     def _ensure_directory(self) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)  # mkdir's mode is filtered by the umask
-        os.chmod(self.directory.parent, 0o700)
+        private = self.directory.parent
+        private.parent.mkdir(parents=True, exist_ok=True)
+        for path in (private, self.directory):
+            path.mkdir(mode=0o700, exist_ok=True)
+            if path.stat().st_uid != os.getuid():
+                raise PermissionError(13, f"{path} belongs to another user")
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
 
     def _release_stale_claims(self) -> None:
-        """Give back parcels claimed by processes that no longer exist."""
+        """Give back parcels claimed by processes that no longer exist (or by an earlier
+        process that had our pid, as after a container restart)."""
         for claimed in self.directory.glob(f"*{_SUFFIX}{_CLAIM}*"):
-            pid_text = claimed.name.rpartition(_CLAIM)[2]
-            if pid_text.isdigit() and not _alive(int(pid_text)):
+            owner = claimed.name.rpartition(_CLAIM)[2]
+            pid_text, _, token = owner.partition("-")
+            if not pid_text.isdigit():
+                continue
+            stale = not _alive(int(pid_text)) or (
+                int(pid_text) == os.getpid() and token != _process_token()
+            )
+            if stale:
                 with contextlib.suppress(OSError):
                     claimed.rename(claimed.with_name(claimed.name.partition(_CLAIM)[0]))
 
@@ -105,7 +119,7 @@ class Spool:
     def claim_oldest(self) -> Optional[SpooledParcel]:
         """Take the oldest parcel no other process holds; None when there is none."""
         for path in sorted(self.directory.glob(f"*{_SUFFIX}")):
-            claimed = path.with_name(f"{path.name}{_CLAIM}{os.getpid()}")
+            claimed = path.with_name(f"{path.name}{_CLAIM}{os.getpid()}-{_process_token()}")
             try:
                 path.rename(claimed)
             except OSError:
@@ -142,6 +156,18 @@ class Spool:
 def _storable(headers: dict[str, str]) -> dict[str, str]:
     # The API key is not written to disk: the sending process adds its own credentials.
     return {k: v for k, v in headers.items() if k.lower() != "authorization"}
+
+
+_token: tuple[int, str] = (0, "")
+
+
+def _process_token() -> str:
+    """A random token for this process (new after a fork), to tell our claims from a
+    previous process's that happened to have the same pid."""
+    global _token
+    if _token[0] != os.getpid():
+        _token = (os.getpid(), secrets.token_hex(4))
+    return _token[1]
 
 
 def _alive(pid: int) -> bool:

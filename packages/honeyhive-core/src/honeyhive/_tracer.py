@@ -28,7 +28,13 @@ from opentelemetry.util.types import Attributes
 
 from honeyhive import _context, _exporters, _http_tracing, _plugins, _propagation
 from honeyhive import _forksafe as forksafe
-from honeyhive._attributes import AttributeValue, flatten_into, namespaced
+from honeyhive._attributes import (
+    REDACTED,
+    AttributeValue,
+    flatten_into,
+    is_secret_name,
+    namespaced,
+)
 from honeyhive._context import TRACER_KEY
 from honeyhive._delivery import Delivery
 from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
@@ -60,15 +66,6 @@ class _Unset:
 
 
 _UNSET: Any = _Unset()
-_NAMESPACES = (
-    "metadata",
-    "metrics",
-    "feedback",
-    "inputs",
-    "outputs",
-    "config",
-    "user_properties",
-)
 
 
 class HoneyHiveTracer:
@@ -155,6 +152,7 @@ class HoneyHiveTracer:
             IsolatedProcessor(name, _plugins.build("processor", name, plugin_config, SpanProcessor))
             for name in settings.processors
         ]
+        self._processors = tuple(processors)
         self._api_enabled = "honeyhive" in settings.exporters and not settings.test_mode
         api = None
         if self._api_enabled:
@@ -314,6 +312,11 @@ class HoneyHiveTracer:
         return self._delivery.dropped()
 
     @property
+    def processor_errors(self) -> Mapping[str, int]:
+        """How often each plug-in processor raised (isolated: the spans were still delivered)."""
+        return {p.name: p.failures for p in self._processors}
+
+    @property
     def dropped_api_calls(self) -> Mapping[str, int]:
         """Session starts, events and enrichments lost so far, by reason."""
         merged = dict(self._delivery.call_drops.snapshot())
@@ -361,6 +364,10 @@ class HoneyHiveTracer:
         """
         if self._closed:
             return trace_api.INVALID_SPAN
+        if context is None and self._link_context is not None:
+            current = context_api.get_current()
+            if not trace_api.get_current_span(current).get_span_context().is_valid:
+                context = self._link_context  # link_carrier: root spans join the parent trace
         return self._otel_tracer.start_span(
             name, context, kind, attributes, links, start_time=start_time
         )
@@ -442,7 +449,7 @@ class HoneyHiveTracer:
             "config": config,
             "user_properties": user_properties,
         }
-        body.update({k: dict(v) for k, v in fields.items() if v})
+        body.update({k: _plain(v) for k, v in fields.items() if v})
         self._delivery.add_call("PUT", "/events", body)
 
     def create_event(
@@ -571,16 +578,15 @@ class HoneyHiveTracer:
         the backend does. Covers spans, events, session starts and enrichments.
         """
         if self._closed:
-            return self._delivery.pending == 0
+            return self._delivery.flush(0.0)  # nothing pending; False if close() lost anything
         budget = self._settings.export_timeout if timeout is None else max(0.0, timeout)
-        deadline = time.monotonic() + budget
         try:
-            ok = self._provider.force_flush(int(budget * 1000))
+            # Plug-in processors first, then (last on the provider) the SessionProcessor,
+            # which flushes the delivery pipeline with what is left of the budget.
+            return bool(self._provider.force_flush(int(budget * 1000)))
         except Exception as exc:
             internal_error("flushing processors", exc)
-            ok = False
-        remaining = max(0.0, deadline - time.monotonic())
-        return self._delivery.flush(remaining) and bool(ok)
+            return False
 
     def close(self) -> None:
         """Flush (within the ``exit_timeout`` budget) and release everything; idempotent.
@@ -623,12 +629,18 @@ _BOOLEAN_SETTINGS = frozenset(
 )
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready copies of mappings and sequences (other values are encoded with ``str``)."""
+def _plain(value: Any, depth: int = 0) -> Any:
+    """A bounded copy of a body for an API call: secret-named keys redacted, cycles and deep
+    nesting cut (other values are encoded in the background, with ``str`` if need be)."""
+    if depth > 16:
+        return "<nested too deep>"
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {
+            str(k): REDACTED if is_secret_name(str(k)) else _plain(v, depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, depth + 1) for v in value]
     return value
 
 

@@ -43,6 +43,7 @@ class SendResult:
     reason: Optional[str] = None  # a drop reason when not ok
     too_large: bool = False
     body: bytes = b""
+    final: bool = False  # the backend refused it for good: retrying or spooling cannot help
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
@@ -256,7 +257,7 @@ class HttpTransport:
                     logger.warning(
                         "%s %s was rejected with HTTP %d (not retried)", method, path, status
                     )
-                    return SendResult(False, status=status, reason="network_error")
+                    return SendResult(False, status=status, reason="network_error", final=True)
                 reason = "rate_limited" if status == 429 else "network_error"
                 retry_after = parse_retry_after(retry_header)
                 if status == 429 and retry_after is not None:

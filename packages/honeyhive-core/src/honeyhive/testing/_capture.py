@@ -192,7 +192,9 @@ def capture(
     settings.setdefault("project", "test")
     settings.setdefault("schedule_delay", 0.01)
     settings["test_mode"] = True
-    exporters = list(settings.get("exporters") or [])
+    # The honeyhive exporter runs too (in test mode it encodes every batch and sends nothing),
+    # so an attribute the wire format cannot carry fails here as it would in production.
+    exporters = list(settings.get("exporters") or ["honeyhive"])
     if "memory" not in exporters:
         exporters.append("memory")
     settings["exporters"] = exporters
@@ -200,6 +202,8 @@ def capture(
         settings.setdefault("session_id", _DETERMINISTIC_SESSION)
         settings.setdefault("session_name", "test")
     tracer = HoneyHiveTracer(**settings)
+    if deterministic and settings["session_id"] == _DETERMINISTIC_SESSION:
+        tracer._start_session(tracer.session_id)  # a fixed id, but still a new session
     if deterministic:
         generator = SequentialIdGenerator()
         tracer.provider.id_generator = generator  # type: ignore[assignment]
