@@ -50,7 +50,10 @@ def _replace_groups(pattern: str) -> str:
         if named:
             out.append("{" + named.group(1) + "}")
         elif group.startswith("(?"):
-            pass  # a non-capturing or flag group (e.g. DRF's optional format suffix): dropped
+            # A non-capturing or flag group (e.g. DRF's optional format suffix) is dropped,
+            # with the quantifier that made it optional.
+            if end + 1 < len(pattern) and pattern[end + 1] in "?*+":
+                end += 1
         else:
             unnamed += 1
             out.append("{param}" if unnamed == 1 else f"{{param{unnamed}}}")
@@ -65,7 +68,7 @@ def normalize_route(template: str) -> str:
     if route.startswith("^") or route.endswith("$") or "(?P<" in route or "(" in route:
         route = route.lstrip("^").rstrip("$")
         route = _replace_groups(route)
-        route = route.replace("/?", "/").replace("?", "")
+        route = route.replace("/?", "").replace("?", "")  # an optional trailing slash
         route = _ESCAPED.sub(r"\1", route)
     route = _ANGLE.sub(r"{\1}", route)
     route = _BRACE_CONVERTER.sub(r"{\1}", route)

@@ -1,0 +1,1 @@
+"""A Django project for the honeyhive-django tests (in-process and under gunicorn/uvicorn)."""
