@@ -1,0 +1,48 @@
+"""Which HoneyHive tracer and which core RequestTracer serve an app."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from honeyhive import HoneyHiveTracer, get_default_tracer
+from honeyhive.http_server import RequestTracer, ServerConfig
+
+__all__ = ["TracerSource"]
+
+
+class TracerSource:
+    """The tracer given, else the default tracer at request time, else one built once."""
+
+    def __init__(self, tracer: Optional[HoneyHiveTracer], config: ServerConfig) -> None:
+        self.explicit = tracer
+        self.config = config
+        self._built: Optional[HoneyHiveTracer] = None
+        self._lock = threading.Lock()
+        self._current: Optional[RequestTracer] = None
+
+    def _resolve(self) -> Optional[HoneyHiveTracer]:
+        if self.explicit is not None:
+            return self.explicit
+        default = get_default_tracer()
+        if default is not None:
+            return default
+        with self._lock:
+            if self._built is None:
+                self._built = HoneyHiveTracer()
+            return self._built
+
+    def get(self) -> Optional[RequestTracer]:
+        """The RequestTracer for the tracer in use now (rebuilt only when that tracer changes)."""
+        tracer = self._resolve()
+        current = self._current
+        if tracer is None:
+            return None
+        if current is None or current.tracer is not tracer:
+            current = RequestTracer(tracer, self.config, "fastapi")
+            self._current = current
+        return current
+
+    def in_use(self) -> Optional[Any]:
+        current = self._current
+        return None if current is None else current.tracer
