@@ -1950,11 +1950,19 @@ def test_django_integration_example(collector: Collector) -> None:
             MIDDLEWARE=[f"{module.__name__}.HoneyHiveMiddleware"],
         )
         django.setup()
-    settings.HONEYHIVE_TRACER = tracer
+    from django.test import override_settings
+
+    # Django's settings are process-wide: other tests may have configured them first.
+    example_settings = override_settings(
+        ROOT_URLCONF=module.__name__,
+        MIDDLEWARE=[f"{module.__name__}.HoneyHiveMiddleware"],
+        ALLOWED_HOSTS=["testserver"],
+        HONEYHIVE_TRACER=tracer,
+    )
     try:
-        response = Client().get("/users/42/", HTTP_USER_AGENT="pytest-agent")
+        with example_settings:
+            response = Client().get("/users/42/", HTTP_USER_AGENT="pytest-agent")
     finally:
-        del settings.HONEYHIVE_TRACER
         sys.modules.pop(module.__name__, None)
     assert response.status_code == 200
     flushed(tracer)

@@ -121,7 +121,7 @@ def test_retry_after_as_an_http_date(make_tracer: MakeTracer, collector: Collect
     collector.set_fault("status", status=503, retry_after=formatdate(time.time() + 2), count=1)
     with tracer.trace("op"):
         pass
-    assert tracer.flush(10)
+    assert tracer.flush(10), (dict(tracer.dropped), collector.describe())
     first, second = collector.requests[0], collector.requests[1]
     assert second.received_at - first.received_at >= 1.0
 

@@ -22,6 +22,7 @@ from opentelemetry.trace import INVALID_SPAN, Span
 from honeyhive._attributes import REDACTED, AttributeValue, flatten_into, is_secret_name
 from honeyhive._context import current_tracer
 from honeyhive._diagnostics import internal_error
+from honeyhive._fastattrs import set_clean
 from honeyhive._prepare import event_type_for
 from honeyhive._scope import SpanScope
 
@@ -96,7 +97,7 @@ def _capture_result(tracer: HoneyHiveTracer, span: Span, result: Any) -> None:
     try:
         out: dict[str, AttributeValue] = {}
         flatten_into(out, "honeyhive_outputs.result", result, tracer._capture_limit)
-        span.set_attributes(out)
+        set_clean(span, out)
     except Exception as exc:
         internal_error("capturing a return value", exc)
 

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from honeyhive._delivery import Delivery
 from honeyhive._diagnostics import logger
+from honeyhive._fastattrs import set_clean
 from honeyhive.config.models import TracerConfig
 
 __all__ = [
@@ -58,8 +59,7 @@ class SessionProcessor(SpanProcessor):
             for key, attribute in BAGGAGE_SESSION_KEYS.items()
             if isinstance(value := entries.get(key), str) and value
         }
-        if found:
-            span.set_attributes(found)
+        set_clean(span, found)
 
     def on_end(self, span: ReadableSpan) -> None:
         self._delivery.add_span(span)

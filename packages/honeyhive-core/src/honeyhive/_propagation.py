@@ -41,6 +41,7 @@ __all__ = [
 SESSION_ALIASES = ("honeyhive_session_id", "honeyhive.session_id")
 _MAX_CARRIER_VALUE = 8192
 _getter: Getter[Any] = DefaultGetter()
+default_getter = _getter
 _setter: Setter[Any] = DefaultSetter()
 
 

@@ -16,6 +16,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from honeyhive._diagnostics import internal_error
+from honeyhive._fastattrs import set_clean
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -83,7 +84,9 @@ class SpanScope:
                 and not trace_api.get_current_span(parent).get_span_context().is_valid
             ):
                 parent = tracer._link_context
-            span = tracer._otel_tracer.start_span(self._name, parent, self._kind, self._attributes)
+            span = tracer._otel_tracer.start_span(self._name, parent, self._kind)
+            if self._attributes:
+                set_clean(span, self._attributes)  # flattened by us: already valid values
             # The span itself tells which tracer owns it (see _context.current_tracer): no
             # second context entry is needed on this, the hottest, path.
             ctx = trace_api.set_span_in_context(span, parent)

@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from honeyhive import _propagation
 from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import logger
+from honeyhive._fastattrs import set_clean
 from honeyhive._headers import HeaderCapture
 from honeyhive._request_span import REQUEST_SCOPE_KEY
 from honeyhive._routes import normalize_route
@@ -268,7 +269,7 @@ class RequestScope:
     def set_response_headers(self, headers: Iterable[tuple[str, str]]) -> None:
         capture = self._owner._response_headers
         if capture.enabled:
-            self.span.set_attributes(capture.attributes(headers))
+            set_clean(self.span, capture.attributes(headers))
 
     @property
     def finished(self) -> bool:
@@ -300,8 +301,7 @@ class RequestScope:
             elif incomplete:
                 attributes["error.type"] = "incomplete_response"
                 span.set_status(Status(StatusCode.ERROR, "the response did not complete"))
-            if attributes:
-                span.set_attributes(attributes)
+            set_clean(span, attributes)
             hook = self._owner.config.response_hook
             if hook is not None:
                 self._owner._run_hook("response_hook", hook, span, self._request, response)
@@ -354,6 +354,9 @@ class RequestTracer:
         if not self.config.trust_incoming_context:
             return Context()
         carrier = info.carrier if info.carrier is not None else dict(info.headers)
+        getter = info.getter or _propagation.default_getter
+        if getter.get(carrier, "traceparent") is None and getter.get(carrier, "baggage") is None:
+            return Context()  # nothing came in: skip the propagators entirely
         ctx = _propagation.extract(self.tracer._propagator, carrier, info.getter, Context())
         entries = baggage.get_all(ctx)
         allowed = self.config.allowed_baggage_keys
@@ -393,7 +396,8 @@ class RequestTracer:
             attributes["network.protocol.version"] = info.protocol_version
         if self._request_headers.enabled:
             attributes.update(self._request_headers.attributes(info.headers))
-        span = tracer._otel_tracer.start_span(method, ctx, SpanKind.SERVER, attributes)
+        span = tracer._otel_tracer.start_span(method, ctx, SpanKind.SERVER)
+        set_clean(span, attributes)
         ctx = trace_api.set_span_in_context(span, ctx)
         ctx = context_api.set_value(TRACER_KEY, tracer, ctx)
         scope = RequestScope(self, span, ctx, method, request, session_id, info.kind)

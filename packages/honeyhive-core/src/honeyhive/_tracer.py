@@ -564,11 +564,14 @@ class HoneyHiveTracer:
             "session_name": session_name or settings.session_name,
             "source": settings.source,
             "session_id": session_id,
-            "project": settings.project,
-            "inputs": inputs,
-            "metadata": settings.evaluation or None,
         }
-        body = {"session": {k: _plain(v) for k, v in session.items() if v is not None}}
+        if settings.project:
+            session["project"] = settings.project
+        if inputs:
+            session["inputs"] = _plain(inputs)
+        if settings.evaluation:
+            session["metadata"] = dict(settings.evaluation)
+        body = {"session": session}
         self._delivery.add_call("POST", "/session/start", body)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
