@@ -496,3 +496,19 @@ def test_gunicorn_preload_workers_deliver_their_spans(collector: Collector) -> N
     assert collector.duplicates == 0
     assert len(collector.spans_named("master-startup")) == 1
     assert {str(s.attributes["worker.pid"]) for s in items} == pids
+
+
+def test_sigterm_delivers_what_was_queued_and_still_ends_the_process(
+    collector: Collector,
+) -> None:
+    result = _python([str(APPS / "sigterm.py")], {"HH_API_URL": collector.url})
+    assert result.returncode == -signal.SIGTERM  # it still died by the signal
+    assert result.stderr == ""
+    assert len(collector.spans) == 20
+    assert len(collector.sessions) == 1
+
+
+def test_an_applications_own_sigterm_handler_is_left_alone(collector: Collector) -> None:
+    result = _python([str(APPS / "sigterm.py"), "own-handler"], {"HH_API_URL": collector.url})
+    assert result.returncode == 7  # the app's handler ran (then atexit delivered the spans)
+    assert len(collector.spans) == 20

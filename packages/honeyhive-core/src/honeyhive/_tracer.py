@@ -44,6 +44,7 @@ from honeyhive._prepare import SpanPreparer, event_type_for
 from honeyhive._processors import IsolatedProcessor, SessionProcessor
 from honeyhive._scope import SpanScope
 from honeyhive._settings import resolve
+from honeyhive._signals import install_sigterm_flush
 from honeyhive._transport import HttpTransport, gate_for
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
@@ -678,7 +679,13 @@ def _at_exit(tracer: HoneyHiveTracer) -> None:
             import multiprocessing.util
 
             multiprocessing.util.register_after_fork(_fork_marker, _in_multiprocessing_child)
+            install_sigterm_flush(_close_all_at_exit, _exit_budget)
             _exit_registered = True
+
+
+def _exit_budget() -> float:
+    tracers = [t for t in list(_open_tracers) if not t.closed]
+    return max((t._settings.exit_timeout for t in tracers), default=0.0)
 
 
 def _close_all_at_exit() -> None:
