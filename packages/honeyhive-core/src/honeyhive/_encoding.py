@@ -525,13 +525,16 @@ def _encode_span(span: ReadableSpan) -> bytearray:
     stamp = getattr(span, "_hh_stamp", None)  # a honeyhive PreparedSpan: tracer-wide part cached
     own = span.own_attributes() if stamp is not None else None  # type: ignore[attr-defined]
     if stamp is not None and own is not None and stamp.static_keys.isdisjoint(own):
-        static = stamp.encoded.get("protobuf")
+        # The tracer-wide attributes (with the tracer's session unless the span has its own)
+        # are encoded once per tracer; only the span's own attributes are encoded here.
+        variant = "static" if own.get("honeyhive.session_id") else "static_with_session"
+        static = stamp.encoded.get(variant)
         if static is None:
             static_out = bytearray()
-            _write_attributes(static_out, b"\x4a", stamp.static)
-            static = stamp.encoded["protobuf"] = bytes(static_out)
+            _write_attributes(static_out, b"\x4a", getattr(stamp, variant))
+            static = stamp.encoded[variant] = bytes(static_out)
         out += static
-        _write_attributes(out, b"\x4a", stamp.span_attributes(own))  # attributes, field 9
+        _write_attributes(out, b"\x4a", stamp.span_attributes(own, default_session=False))
     else:
         _write_attributes(out, b"\x4a", span.attributes)  # attributes, field 9
     dropped = span.dropped_attributes

@@ -60,16 +60,30 @@ class Stamp:
         for key, value in settings.evaluation.items():
             static[f"honeyhive_metadata.{key}"] = value
         self.static: Mapping[str, Any] = MappingProxyType(static)
+        #: The tracer-wide part plus the tracer's own session, for spans without one of theirs.
+        self.static_with_session: Mapping[str, Any] = MappingProxyType(
+            {**static, "honeyhive.session_id": session_id, _SESSION_ALIAS: session_id}
+        )
         self.static_keys = frozenset(static)
         self.session_id = session_id
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         self.secret: Optional[str] = key if len(key) >= 8 else None
         self.encoded: dict[str, bytes] = {}  # encoder-owned cache (e.g. "protobuf" -> bytes)
 
-    def span_attributes(self, own: Mapping[str, Any]) -> dict[str, Any]:
-        """The span-specific attributes to send: its session, its own (scrubbed), its type."""
-        session = own.get("honeyhive.session_id") or self.session_id
-        out: dict[str, Any] = {"honeyhive.session_id": session, _SESSION_ALIAS: session}
+    def span_attributes(
+        self, own: Mapping[str, Any], default_session: bool = True
+    ) -> dict[str, Any]:
+        """The span-specific attributes to send: its session, its own (scrubbed), its type.
+
+        With ``default_session=False`` the tracer's own session is left out for a span that has
+        no session of its own (the encoder writes it from bytes it encoded once).
+        """
+        session = own.get("honeyhive.session_id")
+        out: dict[str, Any] = {}
+        if session or default_session:
+            session = session or self.session_id
+            out["honeyhive.session_id"] = session
+            out[_SESSION_ALIAS] = session
         secret = self.secret
         for key, value in own.items():
             if is_secret_name(key) and value != REDACTED:
