@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run the project's development tasks with nothing but python3.
 
-    python3 dev.py demo      # trace an example app into a local collector and show what arrived
+    python3 dev.py demo      # three example services traced into a local collector, as trees
     python3 dev.py test      # lint, type-check and run the whole test suite
     python3 dev.py bench     # run the benchmarks (see benchmarks/README.md)
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -64,8 +65,32 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _ensure_chromium() -> None:
+    """The viewer's tests drive Debian's headless ``chromium``: install it if missing and we can.
+
+    Only as root with apt-get (CI containers); quietly, and a failure is not fatal: the browser
+    tests then skip and say why.
+    """
+    apt = shutil.which("apt-get")
+    if shutil.which("chromium") or apt is None:
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    print("dev.py: installing chromium for the viewer's browser tests", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        if subprocess.call([apt, "update", "-qq"], env=env, **quiet) == 0:
+            subprocess.call([apt, "install", "-y", "-qq", "chromium"], env=env, **quiet)
+    except OSError:
+        pass
+    if not shutil.which("chromium"):
+        print("dev.py: chromium could not be installed; the browser tests will skip", flush=True)
+
+
 def cmd_test(args: list[str]) -> int:
     env = _env()
+    _ensure_chromium()
     for check in (
         [PY, "-m", "ruff", "check", "."],
         [PY, "-m", "ruff", "format", "--check", "."],
@@ -77,7 +102,7 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_demo(args: list[str]) -> int:
-    return _run(PY, ROOT / "examples" / "quickstart.py", *args, env=_env())
+    return _run(PY, ROOT / "examples" / "demo.py", *args, env=_env())
 
 
 def cmd_bench(args: list[str]) -> int:

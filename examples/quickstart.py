@@ -1,22 +1,23 @@
 """Trace a small LLM-style app into a local collector and print what arrived.
 
-Run it with ``python3 dev.py demo``. Nothing leaves this machine: the collector listens on
-127.0.0.1 and the tracer is pointed at it with ``server_url`` (or ``HH_API_URL``), so no API key
-is needed.
+Run it with ``.venv/bin/python examples/quickstart.py`` (``python3 dev.py demo`` runs the bigger
+demo, three services under real servers). Nothing leaves this machine: the collector
+(``honeyhive.collector``, what ``honeyhive serve`` runs) listens on 127.0.0.1 in a background
+thread, and the tracer is pointed at it with ``server_url`` (or ``HH_API_URL``), so no API key is
+needed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from honeyhive import HoneyHiveTracer, trace
-
-# Until the standalone collector ships, the demo uses the one the test suite runs against.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.collector import Collector
+from honeyhive.collector import start
 
 
 @trace(event_type="tool")
@@ -46,7 +47,7 @@ def flaky_tool() -> None:
 
 
 def main() -> int:
-    with Collector() as collector:
+    with tempfile.TemporaryDirectory() as tmp, start(db_path=Path(tmp) / "traces.db") as collector:
         print(f"local collector listening on {collector.url}")
         with HoneyHiveTracer.init(
             project="quickstart", session_name="demo", server_url=collector.url
@@ -59,14 +60,9 @@ def main() -> int:
             delivered = tracer.flush(timeout=5)
         print(f"\nreply: {reply}")
         print(f"flush delivered everything: {delivered}; session {tracer.session_id}\n")
-        print(collector.span_tree())
-        print(
-            f"\n{len(collector.spans)} spans, {len(collector.sessions)} session, "
-            f"{len(collector.events)} event, {len(collector.event_updates)} session update"
-        )
-        errors = [s for s in collector.spans if s.status_code == "ERROR"]
-        for span in errors:
-            print(f"error recorded on {span.name}: {span.attributes.get('honeyhive_error')}")
+        # What arrived, as `honeyhive traces` prints it.
+        command = [sys.executable, "-m", "honeyhive", "traces", "--url", collector.url]
+        subprocess.run([*command, "--session", tracer.session_id], check=False)
         return 0 if delivered else 1
 
 

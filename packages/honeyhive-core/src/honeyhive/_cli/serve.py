@@ -1,0 +1,92 @@
+"""``honeyhive serve``: the local collector and its viewer, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+_DB_ENV = "HH_COLLECTOR_DB"
+_KEY_ENV = "HH_COLLECTOR_API_KEY"
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "serve",
+        help="run the local collector and trace viewer",
+        description=(
+            "Run a HoneyHive collector on 127.0.0.1: it accepts what the SDK sends (point it "
+            "there with HH_API_URL=http://127.0.0.1:PORT), keeps it in a SQLite file and serves "
+            "a trace viewer at the same address. Needs the collector extra: "
+            "pip install 'honeyhive-core[collector]'."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port on 127.0.0.1 (default 8318; 0: any free port)"
+    )
+    parser.add_argument(
+        "--db",
+        default=None,
+        help=f"SQLite file to store traces in (default: ${_DB_ENV} or .honeyhive/traces.db)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=f"require Authorization: Bearer KEY (default: ${_KEY_ENV}; unset: no key needed)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="largest request body accepted, decompressed (default 32 MiB); larger ones get 413",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.set_defaults(run=run)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from honeyhive import collector
+        from honeyhive._collector import server
+    except ImportError as exc:
+        print(f"honeyhive serve: {exc}", file=sys.stderr)
+        return 1
+    db_path = args.db or os.environ.get(_DB_ENV) or str(collector.DEFAULT_DB_PATH)
+    api_key = args.api_key or os.environ.get(_KEY_ENV) or None
+    port = collector.DEFAULT_PORT if args.port is None else args.port
+    max_body = args.max_body_bytes or collector.DEFAULT_MAX_BODY_BYTES
+    try:
+        app = collector.create_app(db_path, api_key=api_key, max_body_bytes=max_body)
+    except (collector.StoreError, ValueError) as exc:
+        print(f"honeyhive serve: {exc}", file=sys.stderr)
+        return 1
+    try:
+        sock = server.bind(port)
+    except OSError as exc:
+        print(
+            f"honeyhive serve: cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr
+        )
+        app.state.store.close()
+        return 1
+    host, bound = sock.getsockname()[:2]
+    url = f"http://{host}:{bound}"
+    stats = app.state.store.stats()
+    print(f"honeyhive collector listening on {url}", flush=True)
+    print(f"  viewer    {url}/")
+    counts = f"{_plural(stats['sessions'], 'session')}, {_plural(stats['spans'], 'span')}"
+    print(f"  database  {os.path.abspath(db_path)} ({counts})")
+    print(f"  send to   HH_API_URL={url}")
+    if api_key:
+        print("  auth      Bearer key required (the key given with --api-key or $" + _KEY_ENV + ")")
+    else:
+        print("  auth      none (loopback only; set --api-key to require one)")
+    print("Press Ctrl-C to stop.", flush=True)
+    server.run(app, sock, access_log=args.access_log)
+    return 0

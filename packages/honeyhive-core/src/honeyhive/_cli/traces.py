@@ -1,0 +1,226 @@
+"""``honeyhive traces``: the latest sessions as trees in the terminal.
+
+Where from, first that applies: ``--url``; ``--db``; the collector ``HH_API_URL`` names, if it
+answers as one; the default database (``.honeyhive/traces.db``, or ``$HH_COLLECTOR_DB``).
+Standard library and the core's dependencies only (``httpx``); the collector extra is not needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, Optional, Protocol
+from urllib.parse import quote
+
+from honeyhive._collector.store import DEFAULT_DB_PATH, Store, StoreError
+from honeyhive._collector.tree import render_session
+
+__all__ = ["ApiSource", "DatabaseSource", "Source", "SourceError", "open_source", "register"]
+
+_DB_ENV = "HH_COLLECTOR_DB"
+_KEY_ENVS = ("HH_COLLECTOR_API_KEY", "HH_API_KEY")
+
+
+class SourceError(Exception):
+    """Traces cannot be read from this source (a message for a person)."""
+
+
+class ApiSource:
+    """A running collector, through its JSON API."""
+
+    def __init__(self, url: str, api_key: Optional[str], timeout: float = 10.0) -> None:
+        import httpx
+
+        from honeyhive._settings import is_loopback_url
+
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # A loopback collector is never reached through a proxy from the environment.
+        self._client = httpx.Client(
+            headers=headers, timeout=timeout, trust_env=not is_loopback_url(self.url)
+        )
+        self._httpx = httpx
+
+    def describe(self) -> str:
+        return f"the collector at {self.url}"
+
+    def _get(self, path: str) -> Any:
+        try:
+            response = self._client.get(self.url + path)
+        except self._httpx.HTTPError as exc:
+            raise SourceError(f"{self.url} did not answer: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 401:
+            raise SourceError(
+                f"{self.url} wants an API key: set HH_COLLECTOR_API_KEY (or pass --api-key)"
+            )
+        if response.status_code != 200:
+            raise SourceError(f"GET {self.url}{path} answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceError(f"{self.url}{path} did not answer JSON") from None
+
+    def check(self) -> None:
+        """Raise :class:`SourceError` unless a HoneyHive collector answers there."""
+        try:
+            health = self._get("/api/health")
+        except SourceError as exc:
+            if "answered" not in str(exc):
+                raise
+            health = None
+        if not isinstance(health, dict) or health.get("collector") != "honeyhive":
+            raise SourceError(
+                f"{self.url} is not a local honeyhive collector (`honeyhive traces` reads a "
+                "collector started with `honeyhive serve`)"
+            )
+
+    def latest(self, limit: int) -> list[dict[str, Any]]:
+        found = self._get(f"/api/sessions?limit={limit}")
+        return [self.session(s["session_id"]) for s in found.get("sessions", ())]
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        detail: dict[str, Any] = self._get(f"/api/sessions/{quote(session_id, safe='')}")
+        return detail
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class DatabaseSource:
+    """A collector's SQLite file, read directly (the collector need not run)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._store = Store(path, readonly=True)
+        except FileNotFoundError:
+            raise SourceError(
+                f"no collector database at {path}: start one with `honeyhive serve` and send "
+                "it traces (HH_API_URL=http://127.0.0.1:8318)"
+            ) from None
+        except StoreError as exc:
+            raise SourceError(str(exc)) from None
+
+    def describe(self) -> str:
+        return f"the database {os.path.abspath(self.path)}"
+
+    def check(self) -> None:
+        pass
+
+    def latest(self, limit: int) -> list[dict[str, Any]]:
+        return [self.session(s["session_id"]) for s in self._store.sessions(limit)]
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        detail = self._store.session(session_id)
+        if detail is None:
+            raise SourceError(f"no session {session_id!r} in {self.path}")
+        return detail
+
+    def close(self) -> None:
+        self._store.close()
+
+
+class Source(Protocol):
+    """Where sessions are read from."""
+
+    def describe(self) -> str: ...
+    def check(self) -> None: ...
+    def latest(self, limit: int) -> list[dict[str, Any]]: ...
+    def session(self, session_id: str) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+def _api_key(args: argparse.Namespace) -> Optional[str]:
+    if args.api_key:
+        return str(args.api_key)
+    for name in _KEY_ENVS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def open_source(args: argparse.Namespace, notes: list[str]) -> Source:
+    """The source to read from (see the module's docstring), checked."""
+    default_db = os.environ.get(_DB_ENV) or str(DEFAULT_DB_PATH)
+    if args.url:
+        source: Source = ApiSource(args.url, _api_key(args))
+        source.check()
+        return source
+    if args.db:
+        return DatabaseSource(args.db)
+    env_url = os.environ.get("HH_API_URL", "").strip()
+    if env_url:
+        api = ApiSource(env_url, _api_key(args), timeout=5.0)
+        try:
+            api.check()
+            return api
+        except SourceError as exc:
+            api.close()
+            if not os.path.isfile(default_db):
+                raise
+            notes.append(f"note: HH_API_URL: {exc}; reading {default_db} instead")
+    return DatabaseSource(default_db)
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "traces",
+        help="print the latest sessions as trace trees",
+        description=(
+            "Print the latest sessions as trace trees: from the collector HH_API_URL names "
+            "when it runs, else from the collector's database (.honeyhive/traces.db)."
+        ),
+    )
+    parser.add_argument("--limit", type=int, default=5, help="how many sessions (default 5)")
+    parser.add_argument("--session", default=None, help="only this session id")
+    parser.add_argument("--url", default=None, help="a running collector's URL")
+    parser.add_argument("--db", default=None, help="a collector database file")
+    parser.add_argument("--api-key", default=None, help="the collector's key, if it has one")
+    parser.add_argument(
+        "--max-spans", type=int, default=200, help="spans shown per session (default 200)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the sessions as JSON")
+    parser.set_defaults(run=run)
+
+
+def _unicode_ok() -> bool:
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding in ("utf8", "utf8mb4")
+
+
+def run(args: argparse.Namespace) -> int:
+    notes: list[str] = []
+    try:
+        source = open_source(args, notes)
+    except SourceError as exc:
+        print(f"honeyhive traces: {exc}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(note, file=sys.stderr)
+    try:
+        if args.session:
+            details: Sequence[dict[str, Any]] = [source.session(args.session)]
+        else:
+            details = source.latest(max(1, args.limit))
+    except SourceError as exc:
+        print(f"honeyhive traces: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    if args.json:
+        print(json.dumps(list(details), indent=2))
+        return 0
+    if not details:
+        print(f"no sessions yet in {source.describe()}")
+        return 0
+    unicode = _unicode_ok()
+    for index, detail in enumerate(details):
+        if index:
+            print()
+        for line in render_session(detail, unicode=unicode, max_spans=max(1, args.max_spans)):
+            print(line)
+    return 0

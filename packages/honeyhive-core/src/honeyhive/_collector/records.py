@@ -1,0 +1,186 @@
+"""What the collector stores, as plain rows, and the errors a request can be refused with.
+
+Both OTLP decoders (protobuf and JSON) produce the same :class:`SpanBatch`: one
+:class:`SpanRow` per span, its attributes, events and links already JSON text, ready for
+``executemany``; and, per session the batch names, what the spans say about it
+(:class:`SessionHint`), so that a session the collector has not seen can be created from them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Optional
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "PayloadError",
+    "SESSION_ID_KEYS",
+    "SessionHint",
+    "SpanBatch",
+    "SpanRow",
+    "dumps",
+    "finite",
+    "hint_from",
+    "span_facts",
+]
+
+#: Session and event ids longer than this are refused (they are keys, not payloads).
+MAX_ID_LENGTH = 256
+
+#: Span attributes naming the span's session, first match wins.
+SESSION_ID_KEYS = (
+    "honeyhive.session_id",
+    "traceloop.association.properties.session_id",
+    "session.id",
+)
+_PROJECT_KEYS = ("honeyhive.project", "traceloop.association.properties.project")
+_SOURCE_KEYS = ("honeyhive.source", "traceloop.association.properties.source")
+_NAME_KEYS = ("honeyhive.session_name",)
+_EVENT_TYPE_KEYS = ("honeyhive_event_type", "honeyhive.event_type")
+# How the HoneyHive backend types spans from the GenAI and OpenInference conventions.
+_GEN_AI_TYPES = {
+    "chat": "model",
+    "text_completion": "model",
+    "generate_content": "model",
+    "embeddings": "model",
+    "invoke_agent": "chain",
+    "create_agent": "chain",
+    "invoke_workflow": "chain",
+    "execute_tool": "tool",
+    "retrieval": "tool",
+}
+_OPENINFERENCE_TYPES = {
+    "LLM": "model",
+    "CHAIN": "chain",
+    "AGENT": "chain",
+    "TOOL": "tool",
+    "RETRIEVER": "tool",
+    "EMBEDDING": "tool",
+    "RERANKER": "tool",
+    "GUARDRAIL": "tool",
+}
+
+
+class PayloadError(Exception):
+    """A request the collector refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class SpanRow(NamedTuple):
+    """One span, in the column order of the ``spans`` table."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: Optional[str]
+    session_id: Optional[str]
+    name: str
+    kind: int
+    start_ns: int
+    end_ns: int
+    status_code: int  # 0 unset, 1 ok, 2 error (OTLP's numbering)
+    status_message: str
+    event_type: Optional[str]  # model, tool, chain (see :func:`span_facts`)
+    error: Optional[str]  # why the span failed, when its status is ERROR
+    attributes: str  # JSON object
+    events: str  # JSON list of {"name", "time_ns", "attributes"}
+    links: str  # JSON list of {"trace_id", "span_id", "attributes"}
+    resource: str  # JSON object of resource attributes
+    scope: str  # JSON object {"name", "version"}
+
+
+@dataclass(frozen=True)
+class SessionHint:
+    """What a span says about its session (the first span naming a session creates it)."""
+
+    name: Optional[str]
+    project: Optional[str]
+    source: Optional[str]
+
+
+@dataclass
+class SpanBatch:
+    """The spans of one export request, decoded and validated (all or nothing)."""
+
+    rows: list[SpanRow] = field(default_factory=list)
+    sessions: dict[str, SessionHint] = field(default_factory=dict)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (non-finite floats must have been replaced: see :func:`finite`)."""
+    return _ENCODER.encode(value)
+
+
+def finite(value: float) -> Any:
+    """A float JSON can carry: NaN and the infinities become the strings OTLP/JSON uses."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _text(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> Optional[str]:
+    for key in keys:
+        value = attributes.get(key)
+        if value and type(value) is str:
+            return value if len(value) <= MAX_ID_LENGTH else value[:MAX_ID_LENGTH]
+    return None
+
+
+def hint_from(attributes: Mapping[str, Any]) -> tuple[Optional[str], Optional[SessionHint]]:
+    """The session a span names (if any) and what it says about that session."""
+    session_id = _text(attributes, SESSION_ID_KEYS)
+    if session_id is None:
+        return None, None
+    hint = SessionHint(
+        name=_text(attributes, _NAME_KEYS),
+        project=_text(attributes, _PROJECT_KEYS),
+        source=_text(attributes, _SOURCE_KEYS),
+    )
+    return session_id, hint
+
+
+def span_facts(
+    attributes: Mapping[str, Any],
+    status_code: int,
+    status_message: str,
+    events: Sequence[Mapping[str, Any]],
+) -> tuple[Optional[str], Optional[str]]:
+    """A span's event type (model, tool, chain, or None) and, if it failed, why."""
+    event_type: Optional[str] = None
+    for key in _EVENT_TYPE_KEYS:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            event_type = value[:32]
+            break
+    else:
+        operation = attributes.get("gen_ai.operation.name")
+        kind = attributes.get("openinference.span.kind")
+        if isinstance(operation, str) and operation in _GEN_AI_TYPES:
+            event_type = _GEN_AI_TYPES[operation]
+        elif isinstance(kind, str) and kind in _OPENINFERENCE_TYPES:
+            event_type = _OPENINFERENCE_TYPES[kind]
+    if status_code != 2:
+        return event_type, None
+    if status_message:
+        return event_type, status_message[:2000]
+    recorded = attributes.get("honeyhive_error")
+    if isinstance(recorded, str) and recorded:
+        return event_type, recorded[:2000]
+    for event in events:
+        if event.get("name") == "exception":
+            details = event.get("attributes") or {}
+            kind, message = details.get("exception.type"), details.get("exception.message")
+            text = ": ".join(str(part) for part in (kind, message) if part)
+            return event_type, (text or "exception")[:2000]
+    return event_type, "error"

@@ -1,0 +1,93 @@
+"""Serving the collector app with uvicorn on a loopback socket.
+
+The socket is bound (and listening) before uvicorn starts, so port 0 works (the chosen port is
+known and announced before the first request can arrive) and a client that connects early
+waits in the backlog instead of being refused. Ctrl-C and SIGTERM stop the server gracefully.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+
+__all__ = ["HOST", "BackgroundServer", "bind", "run"]
+
+HOST = "127.0.0.1"
+
+
+def bind(port: int, host: str = HOST) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port=0``: any free port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def run(app: Starlette, sock: socket.socket, *, access_log: bool = False) -> None:
+    """Serve ``app`` on ``sock`` until interrupted (blocks; closes the socket at the end).
+
+    SIGTERM is a normal stop: uvicorn shuts down gracefully, then re-raises the signal, which
+    lands here as ``SystemExit(0)`` instead of killing the process with status -15.
+    """
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stopped) if main_thread else None
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        if main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class BackgroundServer:
+    """The collector served from a daemon thread (for tests and embedding); see ``start``."""
+
+    def __init__(self, app: Starlette, sock: socket.socket) -> None:
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        self._sock = sock
+        config = uvicorn.Config(
+            app, lifespan="on", log_level="warning", access_log=False, server_header=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="honeyhive-collector"
+        )
+        self._thread.daemon = True
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._sock.close()
+                raise RuntimeError("the collector did not start")
+            time.sleep(0.005)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self._sock.close()
