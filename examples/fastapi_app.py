@@ -16,12 +16,12 @@ import os
 from collections.abc import AsyncIterator
 
 import httpx
-from demo_tracing import TraceAsgiRequests
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from honeyhive import HoneyHiveTracer, trace
+from honeyhive_fastapi import HoneyHiveMiddleware
 
 tracer = HoneyHiveTracer.init(project="demo-shop", session_name="agent", source="demo")
 DOCS_URL = os.environ.get("DOCS_URL", "http://127.0.0.1:8002")
@@ -75,5 +75,7 @@ async def stream(q: str = "streaming") -> StreamingResponse:
     return StreamingResponse(stream_tokens(q), media_type="text/plain")
 
 
-# STAND-IN for honeyhive-fastapi's middleware (see demo_tracing.py): one span per request.
-app = TraceAsgiRequests(api, tracer)
+# One SERVER span per request; a caller's session (in its baggage) is allowed to carry over,
+# since the demo's services trust each other.
+api.add_middleware(HoneyHiveMiddleware, tracer=tracer, allowed_baggage_keys=["session_id"])
+app = api

@@ -14,18 +14,19 @@ from __future__ import annotations
 import os
 
 import httpx
-from demo_tracing import TraceWsgiRequests
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from honeyhive import HoneyHiveTracer, trace
+from honeyhive_flask import HoneyHive
 
 tracer = HoneyHiveTracer.init(project="demo-shop", session_name="web", source="demo")
 AGENT_URL = os.environ.get("AGENT_URL", "http://127.0.0.1:8001")
 
 app = Flask(__name__)
-# STAND-IN for honeyhive-flask's middleware (see demo_tracing.py): one span per request.
-app.wsgi_app = TraceWsgiRequests(app.wsgi_app, tracer)  # type: ignore[method-assign]
+# One SERVER span per request; a caller's session (in its baggage) is allowed to carry over,
+# since the demo's services trust each other.
+HoneyHive(app, tracer=tracer, allowed_baggage_keys=["session_id"])
 
 
 class PaymentDeclined(Exception):

@@ -671,8 +671,8 @@ def test_the_demo_traces_three_services_and_cleans_up(tmp_path: Path) -> None:
         "GET web /checkout         -> 500",
         "session customer journey [",
         "15 spans",
-        "      └─ POST /answer [chain]",  # web -> agent: one trace across services
-        "   │  └─ GET /search [chain]",  # agent -> docs
+        "      └─ POST /answer [server]",  # web -> agent: one trace across services
+        "   │  └─ GET /search [server]",  # agent -> docs
         "ERROR: PaymentDeclined: card declined for 49.99 USD",
         "└─ chat_completion_stream [model]",
         "View it: http://127.0.0.1:",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from django_app.tracing import tracer
 from honeyhive import trace
 
 DOCUMENTS = [
@@ -15,7 +14,7 @@ DOCUMENTS = [
 ]
 
 
-@trace(event_type="tool", tracer=tracer)
+@trace(event_type="tool")
 def rank(query: str, limit: int = 2) -> list[str]:
     words = set(query.lower().split())
     scored = sorted(DOCUMENTS, key=lambda doc: -len(words & set(doc.lower().split())))
