@@ -512,3 +512,16 @@ def test_an_applications_own_sigterm_handler_is_left_alone(collector: Collector)
     result = _python([str(APPS / "sigterm.py"), "own-handler"], {"HH_API_URL": collector.url})
     assert result.returncode == 7  # the app's handler ran (then atexit delivered the spans)
     assert len(collector.spans) == 20
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago", "Asia/Kolkata"])
+def test_retry_after_dates_are_gmt_whatever_the_local_zone(zone: str) -> None:
+    script = (
+        "import time\n"
+        "from email.utils import formatdate\n"
+        "from honeyhive._transport import parse_retry_after\n"
+        "for gmt in (False, True):\n"
+        "    print(round(parse_retry_after(formatdate(time.time() + 30, usegmt=gmt))))\n"
+    )
+    result = _python(["-c", script], {"TZ": zone})
+    assert [abs(int(v) - 30) <= 2 for v in result.stdout.split()] == [True, True], result

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import os
 import random
@@ -57,6 +58,8 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": an HTTP date is always GMT, never local time
+        when = when.replace(tzinfo=datetime.timezone.utc)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
