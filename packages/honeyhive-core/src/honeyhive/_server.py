@@ -38,7 +38,16 @@ from honeyhive._urls import redact_query
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
-__all__ = ["PROTECTED_BAGGAGE_KEYS", "RequestInfo", "RequestScope", "RequestTracer", "ServerConfig"]
+__all__ = [
+    "CALLABLE_OPTIONS",
+    "LIST_OPTIONS",
+    "PROTECTED_BAGGAGE_KEYS",
+    "SERVER_OPTIONS",
+    "RequestInfo",
+    "RequestScope",
+    "RequestTracer",
+    "ServerConfig",
+]
 
 #: Baggage keys that decide where spans land: ignored from the network unless allowed.
 PROTECTED_BAGGAGE_KEYS = frozenset(
@@ -56,6 +65,26 @@ PROTECTED_BAGGAGE_KEYS = frozenset(
 _KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"}
 )
+
+#: The options every integration accepts: the arguments of :meth:`ServerConfig.from_settings`.
+SERVER_OPTIONS = (
+    "capture_request_headers",
+    "capture_response_headers",
+    "excluded_urls",
+    "exclude",
+    "trust_incoming_context",
+    "allowed_baggage_keys",
+    "session_per_request",
+    "session_id_for",
+    "request_hook",
+    "response_hook",
+)
+#: Of those, the ones holding a list of names or patterns (from config files: comma-separated).
+LIST_OPTIONS = frozenset(
+    {"capture_request_headers", "capture_response_headers", "excluded_urls", "allowed_baggage_keys"}
+)
+#: Of those, the ones holding a callable (from config files: a dotted path).
+CALLABLE_OPTIONS = frozenset({"exclude", "session_id_for", "request_hook", "response_hook"})
 
 RequestHook = Callable[[Span, Any], None]
 ResponseHook = Callable[[Span, Any, Any], None]

@@ -243,24 +243,8 @@ class HoneyHiveTracer:
         Defaults: ``source="dev"``, ``disable_http_tracing=True``, ``disable_batch=False``,
         ``verbose=False``, ``test_mode=False``.
         """
-        given: dict[str, Any] = {
-            "api_key": api_key,
-            "project": project,
-            "session_name": session_name,
-            "source": source,
-            "server_url": server_url,
-            "session_id": session_id,
-            "disable_http_tracing": disable_http_tracing,
-            "disable_batch": disable_batch,
-            "verbose": verbose,
-            "inputs": inputs,
-            "is_evaluation": is_evaluation,
-            "run_id": run_id,
-            "dataset_id": dataset_id,
-            "datapoint_id": datapoint_id,
-            "link_carrier": link_carrier,
-            "test_mode": test_mode,
-        }
+        # Every named parameter that was given (None and unset mean: environment, default).
+        given = {k: v for k, v in locals().items() if k not in ("cls", "kwargs")}
         explicit = {k: v for k, v in given.items() if v is not None and v is not _UNSET}
         return cls(**explicit, **kwargs)
 

@@ -14,7 +14,10 @@ from honeyhive._headers import is_secret_header
 from honeyhive._request_span import enrich_request_span, get_request_span
 from honeyhive._routes import normalize_route
 from honeyhive._server import (
+    CALLABLE_OPTIONS,
+    LIST_OPTIONS,
     PROTECTED_BAGGAGE_KEYS,
+    SERVER_OPTIONS,
     RequestInfo,
     RequestScope,
     RequestTracer,
@@ -23,10 +26,13 @@ from honeyhive._server import (
 from honeyhive._urls import redact_query, redact_url
 
 __all__ = [
+    "CALLABLE_OPTIONS",
+    "LIST_OPTIONS",
     "PROTECTED_BAGGAGE_KEYS",
     "RequestInfo",
     "RequestScope",
     "RequestTracer",
+    "SERVER_OPTIONS",
     "ServerConfig",
     "enrich_request_span",
     "get_request_span",

@@ -10,29 +10,12 @@ from django.utils.module_loading import import_string
 
 from honeyhive import HoneyHiveTracer
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
-from honeyhive.http_server import ServerConfig
+from honeyhive.http_server import CALLABLE_OPTIONS, LIST_OPTIONS, SERVER_OPTIONS, ServerConfig
 
 __all__ = ["INTEGRATION_OPTIONS", "IntegrationSettings", "TRACER_PARAMETERS", "load"]
 
-#: Keys of ``HONEYHIVE`` handed to :class:`~honeyhive.http_server.ServerConfig`.
-_SERVER_OPTIONS = (
-    "capture_request_headers",
-    "capture_response_headers",
-    "excluded_urls",
-    "exclude",
-    "trust_incoming_context",
-    "allowed_baggage_keys",
-    "session_per_request",
-    "session_id_for",
-    "request_hook",
-    "response_hook",
-)
-_CALLABLE_OPTIONS = frozenset({"exclude", "session_id_for", "request_hook", "response_hook"})
-_SEQUENCE_OPTIONS = frozenset(
-    {"capture_request_headers", "capture_response_headers", "excluded_urls", "allowed_baggage_keys"}
-)
 #: Every key ``HONEYHIVE`` accepts besides the tracer's own parameters.
-INTEGRATION_OPTIONS = frozenset({*_SERVER_OPTIONS, "tracer", "capture_user"})
+INTEGRATION_OPTIONS = frozenset({*SERVER_OPTIONS, "tracer", "capture_user"})
 #: ``HoneyHiveTracer.init`` parameters (and the other tracer settings) accepted in ``HONEYHIVE``.
 TRACER_PARAMETERS = frozenset(
     {
@@ -97,13 +80,13 @@ def load(raw: Any) -> IntegrationSettings:
             "parameter names or the integration options"
         )
     options: dict[str, Any] = {}
-    for name in _SERVER_OPTIONS:
+    for name in SERVER_OPTIONS:
         if name not in raw:
             continue
         value = raw[name]
-        if name in _CALLABLE_OPTIONS:
+        if name in CALLABLE_OPTIONS:
             value = _callable(name, value)
-        elif name in _SEQUENCE_OPTIONS:
+        elif name in LIST_OPTIONS:
             value = _sequence(name, value)
         elif value is not None and not isinstance(value, bool):
             raise ValueError(f"HONEYHIVE[{name!r}] must be True or False")

@@ -5,26 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from honeyhive.http_server import LIST_OPTIONS, SERVER_OPTIONS
+
 __all__ = ["LIST_OPTIONS", "OPTION_NAMES", "split_config"]
 
 #: The integration's own options (the arguments of ``ServerConfig.from_settings``).
-OPTION_NAMES = frozenset(
-    {
-        "capture_request_headers",
-        "capture_response_headers",
-        "excluded_urls",
-        "exclude",
-        "trust_incoming_context",
-        "allowed_baggage_keys",
-        "session_per_request",
-        "session_id_for",
-        "request_hook",
-        "response_hook",
-    }
-)
-LIST_OPTIONS = frozenset(
-    {"capture_request_headers", "capture_response_headers", "excluded_urls", "allowed_baggage_keys"}
-)
+OPTION_NAMES = frozenset(SERVER_OPTIONS)
 _BOOL_OPTIONS = frozenset({"trust_incoming_context", "session_per_request"})
 _PREFIX = "HONEYHIVE_"
 
