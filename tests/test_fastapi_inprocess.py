@@ -223,3 +223,97 @@ def test_an_incomplete_response_is_an_error(
     span = honeyhive_capture.find("GET")
     assert span.status == "ERROR"
     assert span.attributes["error.type"] == "incomplete_response"
+
+
+def test_an_outer_middleware_answering_the_exception_still_ends_the_span() -> None:
+    """Regression: a request left open for the exception handler was never ended when a
+    middleware between ServerErrorMiddleware and ours answered the exception itself."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+    from opentelemetry import context as otel_context
+    from starlette.responses import PlainTextResponse
+
+    from honeyhive.testing import capture
+    from honeyhive_fastapi import HoneyHiveMiddleware
+
+    class CatchAll:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await self.app(scope, receive, send)
+            except Exception:
+                await PlainTextResponse("handled", 500)(scope, receive, send)
+
+    with capture() as captured:
+        app = FastAPI()
+
+        @app.get("/boom")
+        async def boom() -> None:
+            raise KeyError("k")
+
+        @app.get("/ok")
+        async def ok() -> dict[str, int]:
+            return {"ok": 1}
+
+        @app.exception_handler(Exception)
+        async def handler(request: Any, exc: Exception) -> PlainTextResponse:
+            return PlainTextResponse("from handler", 500)
+
+        app.add_middleware(HoneyHiveMiddleware)
+        app.add_middleware(CatchAll)
+
+        async def run() -> list[str]:
+            leftovers = []
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                for _ in range(2):  # the first request, and one after the stack was wrapped
+                    assert (await client.get("/boom")).status_code == 500
+                    leftovers += list(otel_context.get_current())
+                    assert (await client.get("/ok")).status_code == 200
+            return leftovers
+
+        assert asyncio.run(run()) == []
+        spans = captured.spans
+        assert [s.name for s in spans] == ["GET /boom", "GET /ok", "GET /boom", "GET /ok"]
+        assert all(s.parent_id is None for s in spans)  # nothing leaked into the next request
+        assert [s.status for s in spans] == ["ERROR", "UNSET", "ERROR", "UNSET"]
+
+
+def test_contrib_on_the_same_provider_leaves_one_server_span() -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    from honeyhive.testing import capture
+    from honeyhive_fastapi import HoneyHiveMiddleware
+
+    with capture() as captured:
+        app = FastAPI()
+
+        @app.get("/items/{item_id}")
+        async def item(item_id: int) -> dict[str, int]:
+            return {"item_id": item_id}
+
+        app.add_middleware(HoneyHiveMiddleware)
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=captured.tracer.provider)
+        try:
+
+            async def run() -> None:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                    assert (await client.get("/items/4")).status_code == 200
+
+            asyncio.run(run())
+        finally:
+            FastAPIInstrumentor.uninstrument_app(app)
+        spans = captured.spans
+        assert [s.kind for s in spans].count("SERVER") == 1
+        assert len({s.trace_id for s in spans}) == 1
+        (ours,) = [s for s in captured.find_all("GET /items/{item_id}") if s.kind == "INTERNAL"]
+        assert ours.attributes["http.route"] == "/items/{item_id}"  # under contrib's SERVER

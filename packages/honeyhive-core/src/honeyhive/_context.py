@@ -31,6 +31,7 @@ __all__ = [
     "enable_thread_propagation",
     "get_default_tracer",
     "own_spans_of",
+    "owner_of",
     "propagate_context",
     "register",
     "set_default_tracer",
@@ -81,6 +82,11 @@ _by_processor: weakref.WeakKeyDictionary[object, HoneyHiveTracer] = weakref.Weak
 def own_spans_of(tracer: HoneyHiveTracer, span_processor: object) -> None:
     """Remember that spans reporting to ``span_processor`` belong to ``tracer``."""
     _by_processor[span_processor] = tracer
+
+
+def owner_of(span: object) -> Optional[HoneyHiveTracer]:
+    """The tracer whose provider made ``span`` (None for another provider's span)."""
+    return _by_processor.get(getattr(span, "_span_processor", None))
 
 
 def current_tracer() -> Optional[HoneyHiveTracer]:

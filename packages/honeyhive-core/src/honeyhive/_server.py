@@ -26,7 +26,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from honeyhive import _propagation
-from honeyhive._context import TRACER_KEY
+from honeyhive._context import TRACER_KEY, owner_of
 from honeyhive._diagnostics import logger
 from honeyhive._fastattrs import set_clean
 from honeyhive._headers import HeaderCapture
@@ -425,7 +425,7 @@ class RequestTracer:
             attributes["network.protocol.version"] = info.protocol_version
         if self._request_headers.enabled:
             attributes.update(self._request_headers.attributes(info.headers))
-        span = tracer._otel_tracer.start_span(method, ctx, SpanKind.SERVER)
+        span = tracer._otel_tracer.start_span(method, ctx, self._kind_under_current())
         set_clean(span, attributes)
         ctx = trace_api.set_span_in_context(span, ctx)
         ctx = context_api.set_value(TRACER_KEY, tracer, ctx)
@@ -436,6 +436,19 @@ class RequestTracer:
         if hook is not None:
             self._run_hook("request_hook", hook, span, request)
         return scope
+
+    def _kind_under_current(self) -> SpanKind:
+        """SERVER, unless another instrumentation (contrib, Starlette's own middleware) already
+        opened this request's SERVER span in this tracer's provider: then ours is INTERNAL, so
+        the trace still has exactly one SERVER span."""
+        current = trace_api.get_current_span()
+        if (
+            current.is_recording()
+            and getattr(current, "kind", None) is SpanKind.SERVER
+            and owner_of(current) is self.tracer
+        ):
+            return SpanKind.INTERNAL
+        return SpanKind.SERVER
 
     def _session_for(self, request: Any, ctx: Context) -> Optional[str]:
         chooser = self.config.session_id_for

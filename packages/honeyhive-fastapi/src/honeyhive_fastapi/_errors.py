@@ -15,7 +15,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 
 from honeyhive._diagnostics import logger
 
-__all__ = ["PENDING_KEY", "wrap_error_handler"]
+__all__ = ["PENDING_KEY", "is_closing_stack", "wrap_error_handler"]
 
 PENDING_KEY = "honeyhive.pending_request"
 _MARK = "_honeyhive_wrapped"
@@ -38,6 +38,34 @@ def _wrap(handler: Any) -> Any:
     return honeyhive_error_handler
 
 
+class _ClosingStack:
+    """The app's middleware stack, closing a request left open for the exception handler.
+
+    Whatever happens inside ServerErrorMiddleware (the handler runs, or a middleware between it
+    and ours answers the exception itself), such a request is closed when the stack returns, in
+    the same task. Attribute reads go to the wrapped ServerErrorMiddleware.
+    """
+
+    def __init__(self, stack: ServerErrorMiddleware) -> None:
+        self.stack = stack
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stack, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.stack(scope, receive, send)
+        finally:
+            pending = scope.pop(PENDING_KEY, None) if isinstance(scope, dict) else None
+            if pending is not None:
+                pending.close_after_handler()
+
+
+def is_closing_stack(stack: Any) -> bool:
+    """Whether ``stack`` closes requests left open for the exception handler."""
+    return isinstance(stack, _ClosingStack)
+
+
 def _is_async(handler: Any) -> bool:
     from starlette._utils import is_async_callable
 
@@ -52,6 +80,9 @@ def wrap_error_handler(app: Any, middleware: Any) -> bool:
     """
     try:
         stack = getattr(app, "middleware_stack", None)
+        closing = stack if isinstance(stack, _ClosingStack) else None
+        if closing is not None:
+            stack = closing.stack
         if not isinstance(stack, ServerErrorMiddleware) or stack.debug or stack.handler is None:
             return False
         inner: Any = stack.app
@@ -65,6 +96,8 @@ def wrap_error_handler(app: Any, middleware: Any) -> bool:
             return False
         if not getattr(stack.handler, _MARK, False):
             stack.handler = _wrap(stack.handler)
+        if closing is None:
+            app.middleware_stack = _ClosingStack(stack)
         return True
     except Exception as exc:
         logger.warning("could not wrap the app's exception handler: %r", exc)

@@ -15,7 +15,7 @@ from honeyhive import HoneyHiveTracer
 from honeyhive._diagnostics import internal_error, logger
 from honeyhive.http_server import RequestInfo, RequestScope, ServerConfig
 from honeyhive_fastapi import _background
-from honeyhive_fastapi._errors import PENDING_KEY, wrap_error_handler
+from honeyhive_fastapi._errors import PENDING_KEY, is_closing_stack, wrap_error_handler
 from honeyhive_fastapi._native import app_being_built, quiet_native_server_span
 from honeyhive_fastapi._request import request_info
 from honeyhive_fastapi._routes import TELEMETRY_KEY, new_route_recorder, route_of
@@ -32,7 +32,7 @@ _FLUSH_TIMEOUT = 5.0
 class _Request:
     """Per-request state (lives in the request's own frame and scope, never on the middleware)."""
 
-    __slots__ = ("response", "scope", "scope_dict", "telemetry", "token")
+    __slots__ = ("closable", "response", "scope", "scope_dict", "telemetry", "token")
 
     def __init__(self, rs: RequestScope, scope: Any, token: object) -> None:
         self.scope = rs
@@ -40,6 +40,7 @@ class _Request:
         self.token: Optional[object] = token
         self.telemetry: Any = None
         self.response: Any = None
+        self.closable = False
 
     def finish(self, *, incomplete: bool = False) -> None:
         rs = self.scope
@@ -145,6 +146,8 @@ class HoneyHiveMiddleware:
                 return
             await self._traced(scope, receive, send, kind)
         elif kind == "lifespan":
+            if self._handler_wrapped is None:  # before the first request, when there is one
+                self._handler_wrapped = wrap_error_handler(scope.get("app"), self)
             await self.app(scope, receive, self._lifespan_send(send))
         else:
             await self.app(scope, receive, send)
@@ -177,6 +180,10 @@ class HoneyHiveMiddleware:
             if recorder is not None:
                 scope[TELEMETRY_KEY] = recorder
                 state.telemetry = recorder
+        # The request may stay open for the app's exception handler only if it entered the
+        # app through the stack that closes it afterwards (not the case on the very first
+        # request when no lifespan came before it).
+        state.closable = is_closing_stack(getattr(scope.get("app"), "middleware_stack", None))
         if self._handler_wrapped is None:
             self._handler_wrapped = wrap_error_handler(scope.get("app"), self)
         return state
@@ -231,7 +238,7 @@ class HoneyHiveMiddleware:
             rs.record_exception(exc)
             if state.response is None and kind == "http":
                 rs.set_status(500)
-                if self._handler_wrapped and isinstance(exc, Exception):
+                if self._handler_wrapped and state.closable and isinstance(exc, Exception):
                     scope[PENDING_KEY] = state
                     return True
         except Exception as error:

@@ -60,10 +60,13 @@ class _Headers:
 
 
 def _enclosing_traceparent() -> Optional[dict[str, str]]:
-    """A server span already current (contrib, Starlette's middleware): join its trace."""
+    """A SERVER span already current (contrib's or Starlette's middleware outside us): join its
+    trace. Only a recording SERVER span counts, never whatever context happens to be current."""
     span = trace_api.get_current_span()
     ctx = span.get_span_context()
-    if not ctx.is_valid:
+    if not ctx.is_valid or not span.is_recording():
+        return None
+    if getattr(span, "kind", None) is not trace_api.SpanKind.SERVER:
         return None
     flags = "01" if ctx.trace_flags.sampled else "00"
     return {"traceparent": f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{flags}"}
