@@ -703,3 +703,19 @@ def test_the_demo_cleans_up_when_interrupted(tmp_path: Path) -> None:
     urls = _demo_urls("".join(seen))
     assert len(urls) == 4, seen
     assert all(_refused(url) for url in urls), "an interrupted demo left a process running"
+
+
+def test_cross_site_browser_requests_are_refused(local: RunningCollector) -> None:
+    session = {"session": {"session_name": "x", "source": "s", "session_id": str(uuid.uuid4())}}
+    body = json.dumps(session).encode()
+    url = local.url + "/session/start"
+    # A page elsewhere posting with no Content-Type (a CORS "simple" request: no preflight).
+    assert (
+        httpx.post(url, content=body, headers={"Origin": "https://evil.example"}).status_code == 403
+    )
+    assert (
+        httpx.post(url, content=body, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    )
+    assert httpx.post(url, content=body).status_code == 415  # JSON routes require the type
+    same = {"Content-Type": "application/json", "Origin": local.url}
+    assert httpx.post(url, content=body, headers=same).status_code == 200

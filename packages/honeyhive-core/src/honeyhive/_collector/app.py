@@ -134,7 +134,7 @@ class _Collector:
 
     async def _json(self, request: Request) -> dict[str, Any]:
         media = _media_type(request)
-        if media and media != _JSON_TYPE:
+        if media != _JSON_TYPE:  # also when missing: a browser sends none on a simple request
             raise PayloadError(f"expected Content-Type application/json, got {media!r}", status=415)
         return payloads.json_object(await self._body(request))
 

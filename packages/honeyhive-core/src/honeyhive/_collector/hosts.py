@@ -27,8 +27,13 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+def _own_origins(host: str) -> tuple[str, str]:
+    return (f"http://{host}", f"https://{host}")
+
+
 class LoopbackHostOnly:
-    """Answer 403 to requests whose ``Host`` is not 127.0.0.1, localhost or ::1."""
+    """Answer 403 to requests whose ``Host`` is not 127.0.0.1, localhost or ::1, and to
+    cross-site requests from a browser (``Origin`` or ``Sec-Fetch-Site`` says so)."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -38,18 +43,29 @@ class LoopbackHostOnly:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = None
+        host = origin = fetch_site = None
         for name, value in scope.get("headers", ()):
             if name == b"host":
                 host = value.decode("latin-1")
-                break
-        if host is None or host_name(host) in LOOPBACK_NAMES:  # HTTP/1.0 may send no Host
+            elif name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"sec-fetch-site":
+                fetch_site = value.decode("latin-1")
+        problem = None
+        if host is not None and host_name(host) not in LOOPBACK_NAMES:  # HTTP/1.0: no Host
+            problem = f"this collector answers requests to 127.0.0.1 or localhost, not {host!r}"
+        elif fetch_site not in (None, "same-origin", "none") or (
+            origin is not None and host is not None and origin not in _own_origins(host)
+        ):
+            # Another web page in the user's browser (even one on another localhost port) may
+            # neither read nor write traces; the SDK and the viewer itself send neither header
+            # or a same-origin one.
+            problem = "cross-site requests are refused"
+        if problem is None:
             await self.app(scope, receive, send)
             return
         await drain(receive, self._drain)
-        body = json.dumps(
-            {"error": f"this collector answers requests to 127.0.0.1 or localhost, not {host!r}"}
-        ).encode()
+        body = json.dumps({"error": problem}).encode()
         await send(
             {
                 "type": "http.response.start",
