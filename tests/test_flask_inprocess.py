@@ -409,3 +409,23 @@ def test_nothing_traced_without_a_tracer_and_the_request_still_works(
     monkeypatch.setattr(tracing, "_tracer_from_environment", lambda: None)
     app = make_app(None)
     assert app.test_client().get(buffered=True, path="/nothing").status_code == 404
+
+
+def test_hooks_named_by_dotted_path_in_app_config_are_resolved_or_refused() -> None:
+    import flask
+    import pytest
+
+    from honeyhive import HoneyHiveTracer
+    from honeyhive_flask import HoneyHive
+
+    tracer = HoneyHiveTracer(test_mode=True)
+    try:
+        good = flask.Flask("dotted")
+        good.config["HONEYHIVE_EXCLUDE"] = "os.path.isabs"  # any importable callable
+        HoneyHive(good, tracer=tracer)
+        bad = flask.Flask("bad-dotted")
+        bad.config["HONEYHIVE_REQUEST_HOOK"] = "no_such_module.hook"
+        with pytest.raises(ValueError, match="HONEYHIVE_REQUEST_HOOK"):
+            HoneyHive(bad, tracer=tracer)
+    finally:
+        tracer.close()

@@ -290,3 +290,11 @@ def test_a_closed_tracer_traces_nothing(honeyhive_capture: SpanCapture) -> None:
     server = RequestTracer(tracer, ServerConfig(), "test")
     tracer.close()
     assert server.start(_request()) is None
+
+
+def test_query_redaction_sees_through_percent_encoding() -> None:
+    from honeyhive.http_server import redact_query
+
+    assert redact_query("si%67=2&code=abc&jwt=x&q=1") == (
+        "si%67=[REDACTED]&code=[REDACTED]&jwt=[REDACTED]&q=1"
+    )

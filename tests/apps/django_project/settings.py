@@ -34,6 +34,11 @@ LOGGING_CONFIG = None
 # Under a real server the tracer is built from HONEYHIVE + the environment (HH_API_URL); in
 # process the tests' capturing tracer is the default tracer, so nothing is configured here.
 if os.environ.get("DJANGO_HH_REAL_SERVER"):
-    HONEYHIVE = {"project": "django-app", "schedule_delay": 0.1, "session_name": "django"}
+    HONEYHIVE = {
+        "project": "django-app",
+        "schedule_delay": 0.1,
+        "session_name": "django",
+        "capture_user": True,
+    }
 else:
-    HONEYHIVE: dict[str, object] = {}
+    HONEYHIVE: dict[str, object] = {"capture_user": True}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 from honeyhive._attributes import REDACTED, is_secret_name
 
@@ -16,8 +16,12 @@ _SIGNED_PARAM = re.compile(
 )
 
 
+_ALSO_SECRET = frozenset({"key", "code", "jwt", "id_token", "client_secret", "state"})
+
+
 def _secret_param(name: str) -> bool:
-    return bool(_SIGNED_PARAM.match(name)) or is_secret_name(name) or name.lower() == "key"
+    name = unquote_plus(name)  # "si%67" is read as "sig" by the server
+    return bool(_SIGNED_PARAM.match(name)) or is_secret_name(name) or name.lower() in _ALSO_SECRET
 
 
 def redact_query(query: str) -> str:

@@ -34,7 +34,7 @@ class IntegrationSettings:
     server: ServerConfig
     tracer_kwargs: dict[str, Any] = field(default_factory=dict)
     tracer: Optional[HoneyHiveTracer] = None  # a tracer the user built (``"tracer"`` key)
-    capture_user: bool = True
+    capture_user: bool = False
 
 
 def _callable(name: str, value: Any) -> Optional[Callable[..., Any]]:
@@ -107,7 +107,7 @@ def load(raw: Any) -> IntegrationSettings:
             "HONEYHIVE: give either 'tracer' or tracer parameters "
             f"({', '.join(sorted(tracer_kwargs))}), not both"
         )
-    capture_user = raw.get("capture_user", True)
+    capture_user = raw.get("capture_user", False)  # a user id is personal data: opt in
     if not isinstance(capture_user, bool):
         raise ValueError("HONEYHIVE['capture_user'] must be True or False")
     return IntegrationSettings(server, tracer_kwargs, tracer, capture_user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from honeyhive.http_server import LIST_OPTIONS, SERVER_OPTIONS
+from honeyhive.http_server import CALLABLE_OPTIONS, LIST_OPTIONS, SERVER_OPTIONS
 
 __all__ = ["LIST_OPTIONS", "OPTION_NAMES", "split_config"]
 
@@ -31,6 +31,22 @@ def _option(name: str, key: str, value: Any) -> Any:
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if name in _BOOL_OPTIONS:
         return _as_bool(key, value)
+    if name in CALLABLE_OPTIONS:
+        return _callable(key, value)
+    return value
+
+
+def _callable(key: str, value: Any) -> Any:
+    """A hook or predicate: the callable itself, or a dotted path to it (from config files)."""
+    if isinstance(value, str):
+        from werkzeug.utils import import_string
+
+        try:
+            value = import_string(value)
+        except ImportError as exc:
+            raise ValueError(f"{key}: cannot import {value!r} ({exc})") from None
+    if not callable(value):
+        raise ValueError(f"{key} must be a callable or a dotted path to one")
     return value
 
 
