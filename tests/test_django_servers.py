@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,10 @@ import httpx
 import pytest
 
 from support.collector import Collector
+from support.ports import free_port
 
 TESTS = Path(__file__).parent
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(collector: Collector) -> dict[str, str]:
@@ -58,7 +52,7 @@ COMMANDS = {
 
 @pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
 def test_real_server_spans_reach_the_collector(collector: Collector, server: str) -> None:
-    port = _free_port()
+    port = free_port()
     bind = f"127.0.0.1:{port}" if server == "gunicorn" else str(port)
     process = subprocess.Popen(
         [sys.executable, *COMMANDS[server], bind],

@@ -18,21 +18,16 @@ import httpx
 import pytest
 
 from support.collector import Collector
+from support.ports import free_port
 
 TESTS = Path(__file__).resolve().parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 WARMUP = "/warmup"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     def __init__(self, collector: Collector, *args: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HH_", "OTEL_"))}
         env.update(

@@ -23,6 +23,7 @@ from honeyhive import HoneyHiveTracer
 from honeyhive._transport import gate_for
 
 from support.collector import Collector
+from support.ports import free_port
 
 MakeTracer = Callable[..., HoneyHiveTracer]
 APPS = Path(__file__).parent / "apps"
@@ -442,14 +443,8 @@ print(imports)
     assert result.stdout.strip() == "[]"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_gunicorn_preload_workers_deliver_their_spans(collector: Collector) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
