@@ -114,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         Contender("ours_quiet_nostart", _span_loop(quiet_nostart.trace), flush(quiet_nostart)),
         Contender(
             "ours_provider_sdk_cm",
-            _span_loop(quiet._otel_tracer.start_as_current_span),
+            _span_loop(quiet.provider.get_tracer("bench").start_as_current_span),
             flush(quiet),
         ),
-        Contender("ours_provider_manual", _manual_loop(quiet._otel_tracer), flush(quiet)),
+        Contender(
+            "ours_provider_manual", _manual_loop(quiet.provider.get_tracer("bench")), flush(quiet)
+        ),
         Contender("raw_decorator", _call_loop(raw_f), raw_flush),
         Contender("raw_capture", _call_loop(raw_capture_f), raw_flush),
         Contender("ours_decorator", _call_loop(ours_f), flush(ours)),

@@ -287,7 +287,7 @@ def test_function_runs_exactly_once_when_the_sdk_fails(
     def broken_start_span(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("Tracer error: simulated SDK failure")
 
-    monkeypatch.setattr(tracer._otel_tracer, "start_span", broken_start_span)
+    monkeypatch.setattr(tracer._spans, "start", broken_start_span)
     calls = []
 
     @trace

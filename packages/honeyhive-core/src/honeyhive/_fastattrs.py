@@ -17,6 +17,8 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.trace import Span
 
+from honeyhive._span import HoneyHiveSpan
+
 __all__ = ["set_clean"]
 
 _PRIMITIVE = (str, bool, int, float)
@@ -41,6 +43,10 @@ def _fits(attributes: Mapping[str, Any], max_value_len: Any) -> bool:
 def set_clean(span: Span, attributes: Mapping[str, Any]) -> None:
     """``span.set_attributes(attributes)`` for values known to be valid attribute values."""
     if not attributes:
+        return
+    if type(span) is HoneyHiveSpan:
+        if not (_fits(attributes, span._attributes.max_value_len) and span.set_clean(attributes)):
+            span.set_attributes(attributes)
         return
     store = getattr(span, "_attributes", None)
     if (

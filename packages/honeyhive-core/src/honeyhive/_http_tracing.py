@@ -58,7 +58,7 @@ def _start(tracer: HoneyHiveTracer, method: str, url: str, headers: Any) -> tupl
     }
     if port.isdigit():
         attributes["server.port"] = int(port)
-    span = tracer._otel_tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
+    span = tracer._spans.start(method, kind=SpanKind.CLIENT, attributes=attributes)
     ctx = trace_api.set_span_in_context(span)
     token = context_api.attach(ctx)
     try:

@@ -84,7 +84,7 @@ class SpanScope:
                 and not trace_api.get_current_span(parent).get_span_context().is_valid
             ):
                 parent = tracer._link_context
-            span = tracer._otel_tracer.start_span(self._name, parent, self._kind)
+            span = tracer._spans.start(self._name, parent, self._kind)
             if self._attributes:
                 set_clean(span, self._attributes)  # flattened by us: already valid values
             # The span itself tells which tracer owns it (see _context.current_tracer): no

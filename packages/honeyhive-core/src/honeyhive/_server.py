@@ -425,7 +425,7 @@ class RequestTracer:
             attributes["network.protocol.version"] = info.protocol_version
         if self._request_headers.enabled:
             attributes.update(self._request_headers.attributes(info.headers))
-        span = tracer._otel_tracer.start_span(method, ctx, self._kind_under_current())
+        span = tracer._spans.start(method, ctx, self._kind_under_current())
         set_clean(span, attributes)
         ctx = trace_api.set_span_in_context(span, ctx)
         ctx = context_api.set_value(TRACER_KEY, tracer, ctx)

@@ -23,6 +23,7 @@ from opentelemetry.propagators.textmap import Getter, Setter, TextMapPropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
@@ -45,6 +46,7 @@ from honeyhive._processors import IsolatedProcessor, SessionProcessor
 from honeyhive._scope import SpanScope
 from honeyhive._settings import resolve
 from honeyhive._signals import install_sigterm_flush
+from honeyhive._span import SpanFactory
 from honeyhive._transport import HttpTransport, gate_for
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
@@ -181,15 +183,18 @@ class HoneyHiveTracer:
             export_each_span=settings.disable_batch,
         )
         resource = Resource.create({"service.name": settings.project or "honeyhive"})
+        limits = SpanLimits(max_span_attribute_length=settings.capture_max_length + 64)
         self._provider = TracerProvider(
             resource=resource,
             shutdown_on_exit=False,  # the tracer's own exit hook closes it, within its budget
-            span_limits=SpanLimits(max_span_attribute_length=settings.capture_max_length + 64),
+            span_limits=limits,
         )
         for processor in processors:
             self._provider.add_span_processor(processor)
         self._provider.add_span_processor(SessionProcessor(self._delivery))
-        self._otel_tracer = self._provider.get_tracer("honeyhive", __version__)
+        self._spans = SpanFactory(
+            self._provider, InstrumentationScope("honeyhive", __version__), limits
+        )
         _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
         if settings.link_carrier:
@@ -353,9 +358,7 @@ class HoneyHiveTracer:
             current = context_api.get_current()
             if not trace_api.get_current_span(current).get_span_context().is_valid:
                 context = self._link_context  # link_carrier: root spans join the parent trace
-        return self._otel_tracer.start_span(
-            name, context, kind, attributes, links, start_time=start_time
-        )
+        return self._spans.start(name, context, kind, attributes, links, start_time)
 
     def enrich_current_span(self, attributes: Mapping[str, Any]) -> bool:
         """Add attributes to the current span; returns False when no span is recording."""

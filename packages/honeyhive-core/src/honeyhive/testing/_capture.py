@@ -207,7 +207,7 @@ def capture(
     if deterministic:
         generator = SequentialIdGenerator()
         tracer.provider.id_generator = generator  # type: ignore[assignment]
-        tracer._otel_tracer.id_generator = generator  # type: ignore[attr-defined]
+        tracer._spans.id_generator = generator
     previous = get_default_tracer()
     if patch_default:
         set_default_tracer(tracer)

@@ -1,0 +1,321 @@
+"""The spans this SDK starts itself: ``trace()``, ``@trace``, ``start_span()``, request spans.
+
+:class:`HoneyHiveSpan` is an OpenTelemetry span (the API's ``Span``, and the SDK's
+``ReadableSpan`` that processors and exporters read) that costs less to start and end than the
+SDK's own: its event and link lists are made on first use, and ``end()`` hands the span itself
+to the span processors, where the SDK copies it into a fresh ``ReadableSpan`` (safe here
+because an ended span refuses every change, under its lock). Validation of attribute values and
+the span limits are the SDK's own (``BoundedAttributes``, ``SpanLimits``).
+
+:class:`SpanFactory` starts them the way the SDK's ``Tracer.start_span`` does, over the same
+provider: its sampler (``OTEL_TRACES_SAMPLER`` included), its id generator, its resource and
+its span processors, plug-ins and processors added later with ``provider.add_span_processor``
+included. Spans that instrumentors start through ``tracer.provider`` stay the SDK's own; both
+kinds go through the same processors and exporters.
+
+What is not carried over: the SDK's optional self-observability metrics (``otel.sdk.span.*``)
+do not count these spans.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from time import time_ns
+from types import TracebackType
+from typing import Any, Optional, Union
+
+from opentelemetry import trace as trace_api
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.status import Status, StatusCode
+from opentelemetry.util.types import AnyValue, Attributes
+
+__all__ = ["HoneyHiveSpan", "SpanFactory"]
+
+logger = logging.getLogger("honeyhive")
+
+_UNSET = Status(StatusCode.UNSET)
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+# W3C trace context level 2 "random" flag (OpenTelemetry >= 1.39); absent before.
+_RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
+
+
+def _ended(span: HoneyHiveSpan, what: str) -> None:
+    logger.debug("%s on an ended span %r: ignored", what, span.name)
+
+
+class HoneyHiveSpan(trace_api.Span, ReadableSpan):
+    """A recording span made by this SDK (see the module docstring for what differs)."""
+
+    def __init__(
+        self,
+        name: str,
+        context: SpanContext,
+        parent: Optional[SpanContext],
+        kind: SpanKind,
+        factory: SpanFactory,
+    ) -> None:
+        ReadableSpan.__init__(
+            self,
+            name=name,
+            context=context,
+            parent=parent,
+            resource=factory.resource,
+            kind=kind,
+            status=_UNSET,
+            instrumentation_scope=factory.scope,
+        )
+        limits = factory.limits
+        self._limits = limits
+        self._attributes: BoundedAttributes = BoundedAttributes(
+            limits.max_span_attributes,
+            None,
+            immutable=False,
+            max_value_len=limits.max_span_attribute_length,
+        )
+        # The processors this span reports to; also the key that names its owning tracer
+        # (shared with the SDK's spans, see honeyhive._context.owner_of).
+        self._span_processor = factory.processor
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, context={self._context})"
+
+    # -- the API's Span ----------------------------------------------------------------------
+
+    def get_span_context(self) -> SpanContext:
+        return self._context  # type: ignore[return-value]
+
+    def is_recording(self) -> bool:
+        return self._end_time is None
+
+    def set_attribute(self, key: str, value: AnyValue) -> None:
+        with self._lock:
+            if self._end_time is None:
+                self._attributes[key] = value
+                return
+        _ended(self, "set_attribute")
+
+    def set_attributes(self, attributes: Mapping[str, AnyValue]) -> None:
+        with self._lock:
+            if self._end_time is None:
+                store = self._attributes
+                for key, value in attributes.items():
+                    store[key] = value
+                return
+        _ended(self, "set_attributes")
+
+    def set_clean(self, attributes: Mapping[str, Any]) -> bool:
+        """Store values already known valid (see honeyhive._fastattrs); False: not stored."""
+        with self._lock:
+            if self._end_time is not None:
+                return True  # refused, as any change to an ended span is
+            store = self._attributes
+            if store.maxlen is not None and len(store) + len(attributes) > store.maxlen:
+                return False
+            store._dict.update(attributes)
+            return True
+
+    def add_event(
+        self,
+        name: str,
+        attributes: Attributes = None,
+        timestamp: Optional[int] = None,
+    ) -> None:
+        limits = self._limits
+        event = Event(
+            name,
+            BoundedAttributes(
+                limits.max_event_attributes,
+                attributes,
+                immutable=True,
+                max_value_len=limits.max_attribute_length,
+            ),
+            timestamp,
+        )
+        with self._lock:
+            if self._end_time is None:
+                events = self._events
+                if not isinstance(events, BoundedList):
+                    events = self._events = BoundedList(limits.max_events)
+                events.append(event)
+                return
+        _ended(self, "add_event")
+
+    def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
+        link = _valid_link(context, attributes, self._limits)
+        if link is None:
+            return
+        with self._lock:
+            if self._end_time is None:
+                links = self._links
+                if not isinstance(links, BoundedList):
+                    links = self._links = BoundedList(self._limits.max_links)
+                links.append(link)
+                return
+        _ended(self, "add_link")
+
+    def update_name(self, name: str) -> None:
+        with self._lock:
+            if self._end_time is None:
+                self._name = name
+                return
+        _ended(self, "update_name")
+
+    def set_status(
+        self, status: Union[Status, StatusCode], description: Optional[str] = None
+    ) -> None:
+        # As the SDK: OK is final, UNSET is never set, a Status carries its own description.
+        if isinstance(status, Status):
+            new = status
+            if description is not None:
+                logger.debug("set_status: description ignored with a Status object")
+        else:
+            new = Status(status, description)
+        if new.status_code is StatusCode.UNSET:
+            return
+        with self._lock:
+            if self._end_time is None:
+                if self._status.status_code is not StatusCode.OK:
+                    self._status = new
+                return
+        _ended(self, "set_status")
+
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: Attributes = None,
+        timestamp: Optional[int] = None,
+        escaped: bool = False,
+    ) -> None:
+        cls = type(exception)
+        module = cls.__module__
+        recorded: dict[str, AnyValue] = {
+            "exception.type": (
+                f"{module}.{cls.__qualname__}"
+                if module and module != "builtins"
+                else cls.__qualname__
+            ),
+            "exception.message": str(exception),
+            "exception.stacktrace": "".join(
+                traceback.format_exception(cls, exception, exception.__traceback__)
+            ),
+            "exception.escaped": str(escaped),
+        }
+        if attributes:
+            recorded.update(attributes)
+        self.add_event("exception", recorded, timestamp)
+
+    def end(self, end_time: Optional[int] = None) -> None:
+        with self._lock:
+            if self._end_time is not None:
+                ended_twice = True
+            else:
+                ended_twice = False
+                self._end_time = end_time if end_time is not None else time_ns()
+        if ended_twice:
+            _ended(self, "end")
+            return
+        processor = self._span_processor
+        on_ending = getattr(processor, "_on_ending", None)
+        if on_ending is not None:
+            on_ending(self)
+        processor.on_end(self)
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_val: Optional[BaseException],
+        exc_tb: Optional[TracebackType],
+    ) -> None:
+        """As the SDK's span: an exception escaping ``with span:`` is recorded, status ERROR."""
+        if exc_val is not None and self.is_recording():
+            self.record_exception(exc_val, escaped=True)
+            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {exc_val}"))
+        self.end()
+
+
+def _valid_link(context: SpanContext, attributes: Attributes, limits: SpanLimits) -> Optional[Link]:
+    """The link as the SDK keeps it (None for one the SDK would drop)."""
+    if not (context and (context.is_valid or attributes or context.trace_state)):
+        return None
+    return Link(
+        context,
+        BoundedAttributes(
+            limits.max_link_attributes,
+            attributes,
+            immutable=True,
+            max_value_len=limits.max_attribute_length,
+        ),
+    )
+
+
+class SpanFactory:
+    """Starts :class:`HoneyHiveSpan` spans over ``provider`` (see the module docstring)."""
+
+    def __init__(
+        self, provider: TracerProvider, scope: InstrumentationScope, limits: SpanLimits
+    ) -> None:
+        self.resource: Resource = provider.resource
+        self.scope = scope
+        self.limits = limits
+        # The provider's processor chain itself, so processors added to it later see these
+        # spans too (it keeps its processors in a tuple it replaces on every addition).
+        self.processor = provider._active_span_processor
+        self._sampler = provider.sampler
+        self.id_generator: IdGenerator = provider.id_generator
+
+    def start(
+        self,
+        name: str,
+        context: Optional[Context] = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Optional[Sequence[Link]] = None,
+        start_time: Optional[int] = None,
+    ) -> trace_api.Span:
+        """A started span, or a non-recording one where the sampler says so (as the SDK)."""
+        links = links or ()
+        parent: Optional[SpanContext] = trace_api.get_current_span(context).get_span_context()
+        if parent is None or not parent.is_valid:
+            parent = None
+            ids = self.id_generator
+            trace_id = ids.generate_trace_id()
+            random_id = _RANDOM is not None and ids.is_trace_id_random()
+        else:
+            trace_id = parent.trace_id
+            random_id = _RANDOM is not None and bool(parent.trace_flags & _RANDOM)
+        sampled = self._sampler.should_sample(context, trace_id, name, kind, attributes, links)
+        decision = sampled.decision
+        flags = _SAMPLED if decision is Decision.RECORD_AND_SAMPLE else _NOT_SAMPLED
+        if random_id:
+            flags = TraceFlags(flags | _RANDOM)  # type: ignore[operator]
+        span_context = SpanContext(
+            trace_id,
+            self.id_generator.generate_span_id(),
+            is_remote=False,
+            trace_flags=flags,
+            trace_state=sampled.trace_state,
+        )
+        if decision is Decision.DROP:
+            return trace_api.NonRecordingSpan(span_context)
+        span = HoneyHiveSpan(name, span_context, parent, kind, self)
+        if sampled.attributes:
+            span.set_attributes(sampled.attributes)
+        for link in links:
+            span.add_link(link.context, link.attributes)
+        span._start_time = start_time if start_time is not None else time_ns()
+        # Typed for the SDK's Span; processors use the API's Span and ReadableSpan, as ours is.
+        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        return span
