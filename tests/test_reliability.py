@@ -373,9 +373,14 @@ def test_exit_is_bounded_and_quiet_when_the_backend_fails(collector: Collector, 
 def test_fork_child_delivers_its_spans_and_the_parents_are_not_repeated(
     collector: Collector,
 ) -> None:
-    result = _python([str(APPS / "fork_child.py")], {"HH_API_URL": collector.url})
+    # The process resource detector puts process.pid on the resource; the SDK renews it in a
+    # forked child, and the child's spans must carry the child's.
+    env = {"HH_API_URL": collector.url, "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "process"}
+    result = _python([str(APPS / "fork_child.py")], env)
     assert result.returncode == 0, result.stderr
     collector.wait_for(lambda c: len(c.spans) >= 7, timeout=10)
+    children = [s for s in collector.spans if s.name.startswith("child-")]
+    assert {s.resource["process.pid"] for s in children} == {s.attributes["pid"] for s in children}
     names = sorted(s.name for s in collector.spans)
     assert names == [
         "child-0",

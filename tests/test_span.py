@@ -39,6 +39,9 @@ class Recorder(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         self.ended.append(span)
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
 
 def _pair(
     limits: SpanLimits | None = None,
@@ -48,7 +51,7 @@ def _pair(
     provider.add_span_processor(recorder)
     scope = InstrumentationScope("t", "1")
     sdk = provider.get_tracer("t", "1")
-    ours = SpanFactory(provider, scope, limits or SpanLimits())
+    ours = SpanFactory(sdk, scope, limits or SpanLimits())
     return recorder, sdk.start_span, ours.start
 
 
@@ -68,20 +71,21 @@ def _script(start: Callable[..., Any]) -> Any:
         "first",
         kind=SpanKind.CLIENT,
         attributes={"given": "at start", "n": 1},
-        links=[Link(LINKED, {"why": "batch"})],
+        links=[Link(LINKED, {"why": "batch"}), None],
         start_time=1_000,
     )
     span.set_attribute("str", "value")
     span.set_attribute("list", ["a", "b"])
     span.set_attribute("bad", {"a": "dict"})  # the SDK drops invalid values with a warning
     span.set_attribute("none", None)
-    span.set_attributes({"f": 1.5, "b": True, "long": "x" * 50})
+    span.set_attributes({"f": 1.5, "b": True, "long": "x" * 50, 7: "not a str key"})
     span.add_event("step", {"k": "v", "i": 2}, timestamp=2_000)
     span.add_link(LINKED, {"later": True})
     span.add_link(SpanContext(0, 0, False))  # invalid, no attributes: dropped by the SDK too
     span.update_name("renamed")
     span.set_status(StatusCode.ERROR, "first failure")
     span.set_status(Status(StatusCode.UNSET))  # never replaces a status
+    span.set_status("OK")  # neither a Status nor a StatusCode: ignored
     try:
         raise ValueError("boom")
     except ValueError as exc:
@@ -308,10 +312,47 @@ def test_a_provider_sampler_that_drops_gives_a_valid_non_recording_span() -> Non
     provider = TracerProvider(sampler=ALWAYS_OFF, shutdown_on_exit=False)
     recorder = Recorder()
     provider.add_span_processor(recorder)
-    factory = SpanFactory(provider, InstrumentationScope("t"), SpanLimits())
+    factory = SpanFactory(provider.get_tracer("t"), InstrumentationScope("t"), SpanLimits())
     span = factory.start("dropped")
     assert isinstance(span, trace_api.NonRecordingSpan)
     assert span.get_span_context().is_valid
     span.end()
     assert recorder.started == []
     assert recorder.ended == []
+
+
+def test_a_processor_may_deep_copy_the_span_it_is_given() -> None:
+    import copy
+
+    recorder, sdk_start, ours_start = _pair()
+    for start in (sdk_start, ours_start):
+        span = start("copied", attributes={"k": "v"}, start_time=1)
+        span.add_event("e", timestamp=2)
+        span.end(end_time=3)
+    try:
+        sdk_copy = copy.deepcopy(recorder.ended[0])
+    except TypeError:
+        pytest.skip("this SDK's own ReadableSpan does not deep-copy either")
+    ours_copy = copy.deepcopy(recorder.ended[1])
+    assert type(ours_copy) is ReadableSpan
+    assert _proto(ours_copy) == _proto(sdk_copy)
+
+
+def test_nothing_is_recorded_when_the_sdk_is_disabled(
+    make_tracer: Callable[..., HoneyHiveTracer],
+    collector: Collector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    tracer = make_tracer()
+
+    @trace(tracer=tracer)
+    def work() -> int:
+        return 2
+
+    with tracer.trace("disabled") as span:
+        assert not span.is_recording()
+        assert work() == 2
+    assert not tracer.start_span("also-disabled").is_recording()
+    assert tracer.flush(5.0)
+    assert collector.spans == []

@@ -7,11 +7,12 @@ to the span processors, where the SDK copies it into a fresh ``ReadableSpan`` (s
 because an ended span refuses every change, under its lock). Validation of attribute values and
 the span limits are the SDK's own (``BoundedAttributes``, ``SpanLimits``).
 
-:class:`SpanFactory` starts them the way the SDK's ``Tracer.start_span`` does, over the same
-provider: its sampler (``OTEL_TRACES_SAMPLER`` included), its id generator, its resource and
-its span processors, plug-ins and processors added later with ``provider.add_span_processor``
-included. Spans that instrumentors start through ``tracer.provider`` stay the SDK's own; both
-kinds go through the same processors and exporters.
+:class:`SpanFactory` starts them the way the SDK's ``Tracer.start_span`` does, for a tracer of
+the same provider: its sampler (``OTEL_TRACES_SAMPLER`` included), its id generator, its
+resource, its span processors (plug-ins and processors added later with
+``provider.add_span_processor`` included) and ``OTEL_SDK_DISABLED``. Spans that instrumentors
+start through ``tracer.provider`` stay the SDK's own; both kinds go through the same processors
+and exporters.
 
 What is not carried over: the SDK's optional self-observability metrics (``otel.sdk.span.*``)
 do not count these spans.
@@ -19,26 +20,31 @@ do not count these spans.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from time import time_ns
 from types import TracebackType
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from opentelemetry import trace as trace_api
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
+from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
-from opentelemetry.util.types import AnyValue, Attributes
+from opentelemetry.util.types import Attributes
+
+if TYPE_CHECKING:
+    from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
 
 __all__ = ["HoneyHiveSpan", "SpanFactory"]
 
@@ -51,8 +57,15 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
 
 
+_warned: set[str] = set()
+
+
 def _ended(span: HoneyHiveSpan, what: str) -> None:
-    logger.debug("%s on an ended span %r: ignored", what, span.name)
+    """A change to an ended span is ignored; said once per kind at WARNING, as the SDK says it
+    (every time), then at DEBUG: misuse in a hot loop must not flood the log."""
+    level = logging.DEBUG if what in _warned else logging.WARNING
+    _warned.add(what)
+    logger.log(level, "%s called on an ended span (%r): ignored", what, span.name)
 
 
 class HoneyHiveSpan(trace_api.Span, ReadableSpan):
@@ -64,6 +77,8 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         context: SpanContext,
         parent: Optional[SpanContext],
         kind: SpanKind,
+        attributes: Attributes,
+        resource: Resource,
         factory: SpanFactory,
     ) -> None:
         ReadableSpan.__init__(
@@ -71,7 +86,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             name=name,
             context=context,
             parent=parent,
-            resource=factory.resource,
+            resource=resource,
             kind=kind,
             status=_UNSET,
             instrumentation_scope=factory.scope,
@@ -80,7 +95,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         self._limits = limits
         self._attributes: BoundedAttributes = BoundedAttributes(
             limits.max_span_attributes,
-            None,
+            attributes,
             immutable=False,
             max_value_len=limits.max_span_attribute_length,
         )
@@ -91,6 +106,28 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r}, context={self._context})"
+
+    def _readable_span(self) -> ReadableSpan:
+        """A plain snapshot, as the SDK's span gives its processors."""
+        return ReadableSpan(
+            name=self._name,
+            context=self._context,
+            parent=self._parent,
+            resource=self._resource,
+            attributes=self._attributes,
+            events=self._events,
+            links=self._links,
+            kind=self._kind,
+            status=self._status,
+            start_time=self._start_time,
+            end_time=self._end_time,
+            instrumentation_scope=self._instrumentation_scope,
+        )
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadableSpan:
+        # The lock and the processor chain do not copy; the span's data does, as the SDK's
+        # ReadableSpan (what its processors receive) would.
+        return copy.deepcopy(self._readable_span(), memo)
 
     # -- the API's Span ----------------------------------------------------------------------
 
@@ -111,8 +148,12 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         with self._lock:
             if self._end_time is None:
                 store = self._attributes
-                for key, value in attributes.items():
-                    store[key] = value
+                set_items = getattr(store, "_set_items", None)  # the SDK's own path (>= 1.39)
+                if set_items is not None:
+                    set_items(attributes)
+                else:
+                    for key, value in attributes.items():
+                        store[key] = value
                 return
         _ended(self, "set_attributes")
 
@@ -176,13 +217,16 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
     def set_status(
         self, status: Union[Status, StatusCode], description: Optional[str] = None
     ) -> None:
-        # As the SDK: OK is final, UNSET is never set, a Status carries its own description.
+        # As the SDK: OK is final, UNSET is never set, a Status carries its own description,
+        # anything else is ignored.
         if isinstance(status, Status):
             new = status
             if description is not None:
-                logger.debug("set_status: description ignored with a Status object")
-        else:
+                logger.warning("set_status: the description is ignored with a Status object")
+        elif isinstance(status, StatusCode):
             new = Status(status, description)
+        else:  # not what the type says: ignored, as the SDK does
+            return  # type: ignore[unreachable]
         if new.status_code is StatusCode.UNSET:
             return
         with self._lock:
@@ -224,6 +268,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             else:
                 ended_twice = False
                 self._end_time = end_time if end_time is not None else time_ns()
+                self._attributes._immutable = True  # as the SDK: frozen for the exporters
         if ended_twice:
             _ended(self, "end")
             return
@@ -262,19 +307,27 @@ def _valid_link(context: SpanContext, attributes: Attributes, limits: SpanLimits
 
 
 class SpanFactory:
-    """Starts :class:`HoneyHiveSpan` spans over ``provider`` (see the module docstring)."""
+    """Starts :class:`HoneyHiveSpan` spans for one SDK tracer (see the module docstring).
+
+    ``sdk_tracer`` is what ``provider.get_tracer(...)`` returned: its sampler, id generator,
+    resource (which the SDK renews in a forked child) and processor chain are used, and so are
+    its switches: with ``OTEL_SDK_DISABLED`` the provider gives a no-op tracer and nothing is
+    recorded; a tracer its configurator disabled gives non-recording spans.
+    """
 
     def __init__(
-        self, provider: TracerProvider, scope: InstrumentationScope, limits: SpanLimits
+        self, sdk_tracer: trace_api.Tracer, scope: InstrumentationScope, limits: SpanLimits
     ) -> None:
-        self.resource: Resource = provider.resource
         self.scope = scope
         self.limits = limits
+        self._sdk_tracer: Any = sdk_tracer
+        self._enabled = isinstance(sdk_tracer, SdkTracer)
+        self._is_enabled: Optional[Callable[[], bool]] = getattr(sdk_tracer, "_is_enabled", None)
+        #: Where trace and span ids come from (``honeyhive.testing`` swaps it for sequential ids).
+        self.id_generator: IdGenerator = getattr(sdk_tracer, "id_generator", RandomIdGenerator())
         # The provider's processor chain itself, so processors added to it later see these
         # spans too (it keeps its processors in a tuple it replaces on every addition).
-        self.processor = provider._active_span_processor
-        self._sampler = provider.sampler
-        self.id_generator: IdGenerator = provider.id_generator
+        self.processor: Any = getattr(sdk_tracer, "span_processor", None)
 
     def start(
         self,
@@ -285,9 +338,13 @@ class SpanFactory:
         links: Optional[Sequence[Link]] = None,
         start_time: Optional[int] = None,
     ) -> trace_api.Span:
-        """A started span, or a non-recording one where the sampler says so (as the SDK)."""
+        """A started span, or a non-recording one where the SDK would give one."""
+        if not self._enabled:
+            return trace_api.INVALID_SPAN  # OTEL_SDK_DISABLED: the SDK's no-op tracer's answer
         links = links or ()
         parent: Optional[SpanContext] = trace_api.get_current_span(context).get_span_context()
+        if self._is_enabled is not None and not self._is_enabled():
+            return trace_api.NonRecordingSpan(parent)  # type: ignore[arg-type]
         if parent is None or not parent.is_valid:
             parent = None
             ids = self.id_generator
@@ -296,7 +353,8 @@ class SpanFactory:
         else:
             trace_id = parent.trace_id
             random_id = _RANDOM is not None and bool(parent.trace_flags & _RANDOM)
-        sampled = self._sampler.should_sample(context, trace_id, name, kind, attributes, links)
+        sdk_tracer = self._sdk_tracer
+        sampled = sdk_tracer.sampler.should_sample(context, trace_id, name, kind, attributes, links)
         decision = sampled.decision
         flags = _SAMPLED if decision is Decision.RECORD_AND_SAMPLE else _NOT_SAMPLED
         if random_id:
@@ -310,12 +368,13 @@ class SpanFactory:
         )
         if decision is Decision.DROP:
             return trace_api.NonRecordingSpan(span_context)
-        span = HoneyHiveSpan(name, span_context, parent, kind, self)
-        if sampled.attributes:
-            span.set_attributes(sampled.attributes)
+        span = HoneyHiveSpan(
+            name, span_context, parent, kind, sampled.attributes, sdk_tracer.resource, self
+        )
         for link in links:
-            span.add_link(link.context, link.attributes)
+            if link:
+                span.add_link(link.context, link.attributes)
         span._start_time = start_time if start_time is not None else time_ns()
         # Typed for the SDK's Span; processors use the API's Span and ReadableSpan, as ours is.
-        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        self.processor.on_start(span, parent_context=context)
         return span

@@ -193,7 +193,9 @@ class HoneyHiveTracer:
             self._provider.add_span_processor(processor)
         self._provider.add_span_processor(SessionProcessor(self._delivery))
         self._spans = SpanFactory(
-            self._provider, InstrumentationScope("honeyhive", __version__), limits
+            self._provider.get_tracer("honeyhive", __version__),
+            InstrumentationScope("honeyhive", __version__),
+            limits,
         )
         _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
