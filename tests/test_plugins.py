@@ -30,14 +30,22 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
     package.write_text(
         textwrap.dedent(
             """
+            import copy
+
             from opentelemetry.sdk.trace import SpanProcessor
             from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
             EXPORTED = []
+            COPIED = []
 
             class Collecting(SpanExporter):
                 def export(self, spans):
                     EXPORTED.extend(spans)
+                    return SpanExportResult.SUCCESS
+
+            class DeepCopying(SpanExporter):
+                def export(self, spans):
+                    COPIED.extend(copy.deepcopy(list(spans)))
                     return SpanExportResult.SUCCESS
 
             class Tagging(SpanProcessor):
@@ -53,6 +61,9 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
 
             def collecting(config):
                 return Collecting()
+
+            def deepcopying(config):
+                return DeepCopying()
 
             def tagging(config):
                 return Tagging()
@@ -76,6 +87,7 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             """
             [honeyhive.exporters]
             collecting = hh_thirdparty:collecting
+            deepcopying = hh_thirdparty:deepcopying
             broken = hh_thirdparty:broken
             missing_module = hh_no_such_module:factory
 
@@ -108,6 +120,23 @@ def test_a_third_party_exporter_and_processor_by_name(
     assert exported.attributes["honeyhive.session_id"] == tracer.session_id  # same pipeline
     (received,) = collector.wait_for_spans(1)
     assert received.attributes["tagged.by"] == "third-party"
+
+
+def test_an_exporter_may_deep_copy_what_it_is_given(
+    third_party: Path, make_tracer: MakeTracer
+) -> None:
+    tracer = make_tracer(exporters=["collecting", "deepcopying"], api_key="hh-test-key-123456")
+    with tracer.trace("op", event_type="model") as span:
+        span.set_attribute("note", "uses hh-test-key-123456")
+    assert tracer.flush(5)
+    import hh_thirdparty
+
+    (copied,) = hh_thirdparty.COPIED  # type: ignore[attr-defined]
+    assert copied.name == "op"
+    assert copied.attributes["honeyhive.project"] == "test-project"  # the stamp, copied
+    assert copied.attributes["honeyhive_event_type"] == "model"
+    assert copied.attributes["note"] == "uses [REDACTED]"  # scrubbed, as exported
+    assert copied.end_time is not None
 
 
 def test_a_raising_processor_is_isolated_and_the_span_still_delivered(

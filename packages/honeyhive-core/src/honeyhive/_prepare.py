@@ -14,6 +14,7 @@ encoded once per tracer (see :meth:`Stamp.span_attributes`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Optional
@@ -163,14 +164,14 @@ class PreparedSpan(ReadableSpan):
             return Status(status.status_code, self._hh_stamp.scrub_text(description))
         return status
 
-    def to_json(self, indent: Optional[int] = 4) -> str:
-        """As ``ReadableSpan.to_json``, with the exported attributes and events."""
-        plain = ReadableSpan(
+    def plain(self) -> ReadableSpan:
+        """A plain ``ReadableSpan`` of what is exported (the stamp and the scrubbing applied)."""
+        return ReadableSpan(
             name=self.name,
             context=self.context,
             parent=self.parent,
             resource=self.resource,
-            attributes=self.attributes,
+            attributes=dict(self.attributes),
             events=self.events,
             links=self.links,
             kind=self.kind,
@@ -179,7 +180,15 @@ class PreparedSpan(ReadableSpan):
             end_time=self.end_time,
             instrumentation_scope=self.instrumentation_scope,
         )
-        text: str = plain.to_json(indent)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadableSpan:
+        # An exporter may deep-copy what it is given: the data copies, the original span's lock
+        # and processor chain (in the copied state) do not.
+        return copy.deepcopy(self.plain(), memo)
+
+    def to_json(self, indent: Optional[int] = 4) -> str:
+        """As ``ReadableSpan.to_json``, with the exported attributes and events."""
+        text: str = self.plain().to_json(indent)
         return text
 
 

@@ -89,6 +89,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             resource=resource,
             kind=kind,
             status=_UNSET,
+            instrumentation_info=factory.info,
             instrumentation_scope=factory.scope,
         )
         limits = factory.limits
@@ -121,6 +122,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             status=self._status,
             start_time=self._start_time,
             end_time=self._end_time,
+            instrumentation_info=self._instrumentation_info,
             instrumentation_scope=self._instrumentation_scope,
         )
 
@@ -219,22 +221,27 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
     ) -> None:
         # As the SDK: OK is final, UNSET is never set, a Status carries its own description,
         # anything else is ignored.
-        if isinstance(status, Status):
-            new = status
-            if description is not None:
-                logger.warning("set_status: the description is ignored with a Status object")
-        elif isinstance(status, StatusCode):
-            new = Status(status, description)
-        else:  # not what the type says: ignored, as the SDK does
-            return  # type: ignore[unreachable]
-        if new.status_code is StatusCode.UNSET:
-            return
+        ignored_description = False
         with self._lock:
-            if self._end_time is None:
-                if self._status.status_code is not StatusCode.OK:
-                    self._status = new
-                return
-        _ended(self, "set_status")
+            if self._end_time is not None:
+                ended = True
+            else:
+                ended = False
+                if self._status.status_code is StatusCode.OK:
+                    return
+                if isinstance(status, Status):
+                    if status.status_code is StatusCode.UNSET:
+                        return
+                    ignored_description = description is not None
+                    self._status = status
+                elif isinstance(status, StatusCode):
+                    if status is StatusCode.UNSET:
+                        return
+                    self._status = Status(status, description)
+        if ended:
+            _ended(self, "set_status")
+        elif ignored_description:
+            logger.warning("set_status: the description is ignored with a Status object")
 
     def record_exception(
         self,
@@ -323,6 +330,7 @@ class SpanFactory:
         self._sdk_tracer: Any = sdk_tracer
         self._enabled = isinstance(sdk_tracer, SdkTracer)
         self._is_enabled: Optional[Callable[[], bool]] = getattr(sdk_tracer, "_is_enabled", None)
+        self.info = getattr(sdk_tracer, "instrumentation_info", None)  # deprecated, still set
         #: Where trace and span ids come from (``honeyhive.testing`` swaps it for sequential ids).
         self.id_generator: IdGenerator = getattr(sdk_tracer, "id_generator", RandomIdGenerator())
         # The provider's processor chain itself, so processors added to it later see these
