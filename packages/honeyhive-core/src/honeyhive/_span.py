@@ -43,12 +43,12 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
+from honeyhive._diagnostics import logger
+
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
 
 __all__ = ["HoneyHiveSpan", "SpanFactory"]
-
-logger = logging.getLogger("honeyhive")
 
 _UNSET = Status(StatusCode.UNSET)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
