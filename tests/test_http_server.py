@@ -190,6 +190,17 @@ def test_the_app_can_choose_the_session(honeyhive_capture: SpanCapture) -> None:
     assert OTHER_SESSION not in [s["session_id"] for s in honeyhive_capture.session_starts]
 
 
+def test_a_session_id_for_that_returns_no_uuid_counts_as_a_hook_error(
+    honeyhive_capture: SpanCapture,
+) -> None:
+    server = _tracer(honeyhive_capture, session_id_for=lambda request: "not-a-uuid")
+    scope = server.start(_request(), request={})
+    assert scope is not None
+    scope.finish()
+    assert server.hook_errors == 1
+    assert honeyhive_capture.spans[0].session_id != "not-a-uuid"
+
+
 def test_incoming_context_can_be_ignored_at_an_untrusted_edge(
     honeyhive_capture: SpanCapture,
 ) -> None:

@@ -62,6 +62,33 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             def collecting(config):
                 return Collecting()
 
+            from opentelemetry import trace
+            from opentelemetry.propagators.textmap import TextMapPropagator
+
+            class SingleHeader(TextMapPropagator):
+                # x-trace: <trace id>-<span id>, a stand-in for B3 single-header
+
+                def extract(self, carrier, context=None, getter=None):
+                    value = getter.get(carrier, "x-trace")
+                    if not value:
+                        return context
+                    trace_id, span_id = value[0].split("-")
+                    parent = trace.SpanContext(
+                        int(trace_id, 16), int(span_id, 16), is_remote=True,
+                        trace_flags=trace.TraceFlags(1),
+                    )
+                    return trace.set_span_in_context(trace.NonRecordingSpan(parent), context)
+
+                def inject(self, carrier, context=None, setter=None):
+                    pass
+
+                @property
+                def fields(self):
+                    return {"x-trace"}
+
+            def single_header(config):
+                return SingleHeader()
+
             def deepcopying(config):
                 return DeepCopying()
 
@@ -90,6 +117,9 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             deepcopying = hh_thirdparty:deepcopying
             broken = hh_thirdparty:broken
             missing_module = hh_no_such_module:factory
+
+            [honeyhive.propagators]
+            single_header = hh_thirdparty:single_header
 
             [honeyhive.processors]
             tagging = hh_thirdparty:tagging
@@ -137,6 +167,25 @@ def test_an_exporter_may_deep_copy_what_it_is_given(
     assert copied.attributes["honeyhive_event_type"] == "model"
     assert copied.attributes["note"] == "uses [REDACTED]"  # scrubbed, as exported
     assert copied.end_time is not None
+
+
+def test_request_spans_continue_a_trace_a_plugin_propagator_reads(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    from honeyhive.http_server import RequestInfo, RequestTracer, ServerConfig
+
+    tracer = make_tracer(propagators=["single_header"])
+    server = RequestTracer(tracer, ServerConfig.from_settings(), "test")
+    trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    info = RequestInfo(
+        method="GET", path="/", scheme="http", headers=[("x-trace", f"{trace_id}-{span_id}")]
+    )
+    scope = server.start(info)
+    assert scope is not None
+    scope.finish()
+    assert tracer.flush(5)
+    (received,) = collector.wait_for_spans(1)
+    assert (received.trace_id, received.parent_span_id) == (trace_id, span_id)
 
 
 def test_a_raising_processor_is_isolated_and_the_span_still_delivered(

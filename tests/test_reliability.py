@@ -202,6 +202,58 @@ def test_unserialisable_attributes_never_raise(
     assert received.name == "op"
 
 
+def test_a_rejected_api_call_makes_flush_false_once(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer()
+    assert tracer.flush(5)  # the session start arrived
+    collector.set_fault("status", status=400, count=1)
+    tracer.create_event("rejected")
+    assert not tracer.flush(5)  # a call was lost since the previous flush
+    assert sum(tracer.dropped_api_calls.values()) == 1  # counted where users look
+    tracer.create_event("accepted")
+    assert tracer.flush(5)
+
+
+@pytest.mark.internal_errors_expected
+def test_a_request_the_http_client_cannot_send_is_counted_and_flush_returns_at_once(
+    monkeypatch: pytest.MonkeyPatch, collector: Collector
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-key=caf%C3%A9")  # not encodable
+    tracer = HoneyHiveTracer(exporters=["otlp"], project="p", schedule_delay=0.05)
+    try:
+        with tracer.trace("unsendable"):
+            pass
+        started = time.monotonic()
+        assert not tracer.flush(5)
+        assert time.monotonic() - started < 4  # not waiting out the timeout on a lost request
+        assert tracer.dropped["internal_error"] == 1
+        assert tracer.flush(5)  # and nothing is left in flight
+    finally:
+        tracer.close()
+
+
+@pytest.mark.internal_errors_expected
+def test_an_unreadable_enrichment_is_counted_not_silently_dropped(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    from honeyhive._diagnostics import internal_error_count
+
+    class BadKey:
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    tracer = make_tracer()
+    before = internal_error_count()
+    with tracer.trace("op"):
+        tracer.enrich_span(metadata={BadKey(): 1, "ok": 2})
+    assert internal_error_count() == before + 1
+    tracer.flush(5)
+    (received,) = collector.wait_for_spans(1)
+    assert not any(key.startswith("honeyhive_metadata") for key in received.attributes)
+
+
 def test_tls_verification_off_warns_once(
     collector: Collector, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -155,6 +155,26 @@ def test_secrets_stay_out_of_reprs_and_errors(caplog: pytest.LogCaptureFixture) 
     assert KEY not in str(error.value)
 
 
+def test_credentials_in_the_server_url_stay_out_of_reprs_logs_and_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="honeyhive")
+    url = "https://user:url-secret@api.example.com"
+    tracer = HoneyHiveTracer(server_url=url, api_key=KEY, test_mode=True, verbose=True)
+    try:
+        assert "url-secret" not in repr(tracer)
+        assert "url-secret" not in repr(tracer._settings)
+        assert "https://api.example.com" in repr(tracer)
+    finally:
+        tracer.close()
+        logging.getLogger("honeyhive").setLevel(logging.NOTSET)
+    assert "url-secret" not in caplog.text
+    for bad in (url, "ftp://user:url-secret@host"):
+        with pytest.raises(ValueError) as error:
+            HoneyHiveTracer(server_url=bad)
+        assert "url-secret" not in str(error.value)
+
+
 def test_verbose_logs_through_logging_and_quiet_by_default(
     caplog: pytest.LogCaptureFixture, collector: Collector
 ) -> None:

@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
+from honeyhive._diagnostics import internal_error
+
 __all__ = [
     "REDACTED",
     "AttributeValue",
@@ -141,6 +143,7 @@ def namespaced(namespace: str, values: Mapping[str, Any], limit: int) -> dict[st
     out: dict[str, AttributeValue] = {}
     try:
         flatten_into(out, namespace, values, limit)
-    except Exception:  # fail closed: an unreadable value is not exported
+    except Exception as exc:  # fail closed: an unreadable value is not exported, but counted
+        internal_error(f"flattening {namespace}", exc)
         return {}
     return out

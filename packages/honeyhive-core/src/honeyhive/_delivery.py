@@ -60,6 +60,7 @@ class Delivery:
         max_batch: int,
         schedule_delay: float,
         export_each_span: bool,
+        call_drops: DropCounter,
     ) -> None:
         self._exporters = tuple(exporters)
         self._preparer = preparer
@@ -71,7 +72,8 @@ class Delivery:
         self._delay = schedule_delay
         self._each = export_each_span
         self.span_drops = DropCounter("spans")
-        self.call_drops = DropCounter("API calls")
+        # Shared with the API outbox, which counts the calls it loses there too.
+        self.call_drops = call_drops
         self._spans: deque[ReadableSpan] = deque()
         self._calls: deque[tuple[str, str, dict[str, Any]]] = deque()
         self._markers: deque[_Marker] = deque()

@@ -160,11 +160,16 @@ class Outbox:
                         return
                     parcel = self._inflight = self._parcels.popleft()
                     self._bytes -= len(parcel.body)
-                self._send(parcel)
-                with self._cond:
-                    self._inflight = None
-                    self._done_count += 1
-                    self._cond.notify_all()
+                try:
+                    self._send(parcel)
+                except Exception as exc:  # e.g. a header httpx cannot encode: counted, not lost
+                    internal_error("sending to the backend", exc)
+                    self._fail(parcel, "internal_error", final=True)
+                finally:
+                    with self._cond:
+                        self._inflight = None
+                        self._done_count += 1
+                        self._cond.notify_all()
             except Exception as exc:  # the sender must survive anything
                 internal_error("sending to the backend", exc)
 

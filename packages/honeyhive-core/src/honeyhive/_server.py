@@ -358,6 +358,8 @@ class RequestTracer:
             else None
         )
         self.hook_errors = 0
+        # The headers the configured propagators read (W3C by default, or a plug-in's own).
+        self._incoming_fields = tuple(sorted(tracer._propagator.fields))
 
     def excluded(self, info: RequestInfo) -> bool:
         if self._excluded is not None and self._excluded.fullmatch(info.path):
@@ -384,9 +386,9 @@ class RequestTracer:
             return Context()
         carrier = info.carrier if info.carrier is not None else dict(info.headers)
         getter = info.getter or _propagation.default_getter
-        if getter.get(carrier, "traceparent") is None and getter.get(carrier, "baggage") is None:
+        if all(getter.get(carrier, name) is None for name in self._incoming_fields):
             return Context()  # nothing came in: skip the propagators entirely
-        ctx = _propagation.extract(self.tracer._propagator, carrier, info.getter, Context())
+        ctx = _propagation.extract(self.tracer._propagator, carrier, getter, Context())
         entries = baggage.get_all(ctx)
         allowed = self.config.allowed_baggage_keys
         for key in entries:
@@ -463,6 +465,7 @@ class RequestTracer:
                 try:
                     return str(uuid.UUID(str(chosen)))
                 except ValueError:
+                    self.hook_errors += 1
                     logger.warning("session_id_for returned an id that is not a UUID; ignored")
         existing = baggage.get_baggage("session_id", ctx)
         if isinstance(existing, str) and existing:

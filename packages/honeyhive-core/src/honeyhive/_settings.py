@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from honeyhive._urls import redact_url
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
 __all__ = ["DEFAULT_SERVER_URL", "ENV_VARS", "Settings", "is_loopback_url", "resolve"]
@@ -100,7 +101,7 @@ class Settings:
     def __repr__(self) -> str:  # the API key is a SecretStr; show the rest
         return (
             f"Settings(project={self.project!r}, source={self.source!r}, "
-            f"server_url={self.server_url!r})"
+            f"server_url={redact_url(self.server_url)!r})"
         )
 
     @property
@@ -195,7 +196,7 @@ def _validate_server_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            f"server_url must be an http:// or https:// URL, got {url!r} "
+            f"server_url must be an http:// or https:// URL, got {redact_url(url)!r} "
             "(set it with server_url= or the HH_API_URL environment variable)"
         )
     return url.strip().rstrip("/")
@@ -261,9 +262,9 @@ def resolve(
     needs_key = "honeyhive" in exporters and not tracer.test_mode
     if needs_key and api_key is None and not is_loopback_url(server_url):
         raise ValueError(
-            f"api_key is required to send traces to {server_url}: pass api_key= or set the "
-            "HH_API_KEY environment variable (or use test_mode=True, or a loopback server_url "
-            "such as a local collector)"
+            f"api_key is required to send traces to {redact_url(server_url)}: pass api_key= or "
+            "set the HH_API_KEY environment variable (or use test_mode=True, or a loopback "
+            "server_url such as a local collector)"
         )
     if tracer.max_export_batch_size > tracer.max_queue_size:
         raise ValueError("max_export_batch_size must not exceed max_queue_size")

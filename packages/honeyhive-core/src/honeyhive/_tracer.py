@@ -48,6 +48,7 @@ from honeyhive._settings import resolve
 from honeyhive._signals import install_sigterm_flush
 from honeyhive._span import SpanFactory
 from honeyhive._transport import HttpTransport, gate_for
+from honeyhive._urls import redact_url
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
@@ -181,6 +182,7 @@ class HoneyHiveTracer:
             max_batch=settings.max_export_batch_size,
             schedule_delay=settings.schedule_delay,
             export_each_span=settings.disable_batch,
+            call_drops=self._call_drops,
         )
         resource = Resource.create({"service.name": settings.project or "honeyhive"})
         limits = SpanLimits(max_span_attribute_length=settings.capture_max_length + 64)
@@ -220,7 +222,7 @@ class HoneyHiveTracer:
             settings.project,
             settings.source,
             self._session_id,
-            settings.server_url,
+            redact_url(settings.server_url),
             settings.test_mode,
         )
 
@@ -311,15 +313,12 @@ class HoneyHiveTracer:
     @property
     def dropped_api_calls(self) -> Mapping[str, int]:
         """Session starts, events and enrichments lost so far, by reason."""
-        merged = dict(self._delivery.call_drops.snapshot())
-        for reason, count in self._call_drops.snapshot().items():
-            merged[reason] = merged.get(reason, 0) + count
-        return merged
+        return dict(self._call_drops.snapshot())
 
     def __repr__(self) -> str:
         return (
             f"HoneyHiveTracer(project={self.project!r}, source={self.source!r}, "
-            f"session_id={self.session_id!r}, server_url={self.server_url!r}, "
+            f"session_id={self.session_id!r}, server_url={redact_url(self.server_url)!r}, "
             f"test_mode={self.test_mode!r}{', closed' if self._closed else ''})"
         )
 
