@@ -15,6 +15,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
+from opentelemetry import context as context_api
 from opentelemetry.context import create_key, get_current
 from opentelemetry.trace import get_current_span
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
 __all__ = [
+    "SUPPRESS_KEY",
     "TRACER_KEY",
     "ContextThreadPoolExecutor",
     "current_tracer",
@@ -39,6 +41,9 @@ __all__ = [
 ]
 
 TRACER_KEY = create_key("honeyhive-tracer")
+#: OpenTelemetry's "suppress instrumentation" context key: set on the SDK's own threads so their
+#: HTTP calls are never traced (the key's name is private to OpenTelemetry, hence the fallback).
+SUPPRESS_KEY = getattr(context_api, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
 R = TypeVar("R")
 
 _lock = forksafe.Lock()

@@ -31,14 +31,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from honeyhive import _forksafe as forksafe
-from honeyhive._attributes import REDACTED
+from honeyhive._context import SUPPRESS_KEY
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._outbox import Outbox, Parcel
 from honeyhive._prepare import SpanPreparer
 
 __all__ = ["Delivery"]
-
-_SUPPRESS_KEY = getattr(context_api, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
 
 
 @dataclass
@@ -64,7 +62,6 @@ class Delivery:
     ) -> None:
         self._exporters = tuple(exporters)
         self._preparer = preparer
-        self._secret = preparer.stamp.secret  # the API key never leaves in a body
         self._api = api  # None in test mode: calls are built, never sent
         self._api_base = api_base
         self._max_queue = max_queue_size
@@ -115,9 +112,7 @@ class Delivery:
     def _encode_call(self, method: str, path: str, body: dict[str, Any]) -> None:
         try:
             text = json.dumps(body, default=_json_default, ensure_ascii=False)
-            if self._secret is not None and self._secret in text:
-                text = text.replace(self._secret, REDACTED)
-            data = text.encode("utf-8", "replace")
+            data = self._preparer.stamp.scrub_text(text).encode("utf-8", "replace")
         except Exception as exc:  # e.g. a circular structure: the caller's data, not our bug
             logger.warning("dropping an API call whose body cannot be encoded: %s", type(exc))
             self.call_drops.add("internal_error")
@@ -219,10 +214,6 @@ class Delivery:
             self._api.close(deadline)
         return ok
 
-    @property
-    def pending(self) -> int:
-        return len(self._spans) + len(self._calls)
-
     # -- delivery thread ----------------------------------------------------------------------
 
     def _start_thread(self) -> None:
@@ -232,7 +223,7 @@ class Delivery:
 
     def _run(self) -> None:
         # Nothing this thread does is traced: HTTP instrumentation sees this key and stands back.
-        context_api.attach(context_api.set_value(_SUPPRESS_KEY, True))
+        context_api.attach(context_api.set_value(SUPPRESS_KEY, True))
         last_export = time.monotonic()
         while True:
             try:

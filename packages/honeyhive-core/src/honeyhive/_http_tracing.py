@@ -16,7 +16,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from honeyhive import _forksafe as forksafe
-from honeyhive._context import current_tracer, get_default_tracer
+from honeyhive._context import SUPPRESS_KEY, current_tracer, get_default_tracer
 from honeyhive._diagnostics import internal_error
 from honeyhive._scope import record_error
 from honeyhive._urls import redact_url
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["disable", "enable"]
 
-_SUPPRESS_KEY = getattr(context_api, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
 _lock = forksafe.Lock()
 _tracers: list[HoneyHiveTracer] = []
 _originals: list[tuple[Any, str, Callable[..., Any]]] = []
@@ -34,7 +33,7 @@ _originals: list[tuple[Any, str, Callable[..., Any]]] = []
 
 def _tracer_for_call() -> Optional[HoneyHiveTracer]:
     ctx = context_api.get_current()
-    if ctx.get(_SUPPRESS_KEY):
+    if ctx.get(SUPPRESS_KEY):
         return None
     tracers = _tracers
     if not tracers:

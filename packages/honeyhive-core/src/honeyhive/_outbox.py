@@ -22,13 +22,13 @@ from typing import Callable, Optional
 
 from opentelemetry import context as context_api
 
+from honeyhive._context import SUPPRESS_KEY
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._spool import Spool, SpooledParcel
 from honeyhive._transport import HttpTransport
 
 __all__ = ["Outbox", "Parcel"]
 
-_SUPPRESS_KEY = getattr(context_api, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
 #: Failures worth keeping on disk: the backend may take the parcel later.
 _SPOOLABLE = frozenset({"network_error", "rate_limited", "shutdown"})
 
@@ -82,10 +82,6 @@ class Outbox:
 
     def __repr__(self) -> str:
         return f"Outbox({self._transport!r}, parcels={len(self._parcels)}, bytes={self._bytes})"
-
-    @property
-    def pending_bytes(self) -> int:
-        return self._bytes
 
     def put(self, parcel: Parcel) -> None:
         with self._cond:
@@ -147,7 +143,7 @@ class Outbox:
         thread.start()
 
     def _run(self) -> None:
-        context_api.attach(context_api.set_value(_SUPPRESS_KEY, True))
+        context_api.attach(context_api.set_value(SUPPRESS_KEY, True))
         while not self._stop.is_set():
             try:
                 if self._replay_due:
@@ -184,7 +180,7 @@ class Outbox:
             stop=self._stop,
         )
         if result.ok:
-            if self._spool is not None and self._spool.pending():
+            if self._spool is not None and self._spool.has_pending():
                 self._replay_due = True
             return
         if result.too_large and self._split is not None:

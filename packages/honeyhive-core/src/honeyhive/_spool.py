@@ -89,8 +89,8 @@ class Spool:
                 total += entry.stat().st_size
         return total
 
-    def pending(self) -> int:
-        return sum(1 for _ in self.directory.glob(f"*{_SUFFIX}"))
+    def has_pending(self) -> bool:
+        return next(iter(self.directory.glob(f"*{_SUFFIX}")), None) is not None
 
     def write(self, parcel: Parcel) -> bool:
         """Store a parcel; False when it does not fit (or the disk refuses it)."""

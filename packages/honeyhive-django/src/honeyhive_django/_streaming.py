@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from django.http import StreamingHttpResponse
 from opentelemetry import context as context_api
 
 from honeyhive._diagnostics import internal_error
@@ -84,6 +83,3 @@ def follow_stream(scope: RequestScope, response: Any) -> bool:
         internal_error("following a Django streaming response", exc)
         return False
     return True
-
-
-_ = StreamingHttpResponse  # the response type whose ``close()`` ends the span
