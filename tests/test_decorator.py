@@ -17,6 +17,7 @@ from opentelemetry import trace as otel_trace
 
 import honeyhive
 from honeyhive import HoneyHiveTracer, atrace, get_default_tracer, set_default_tracer, trace
+from honeyhive._diagnostics import internal_error_count
 
 from support.collector import Collector, ReceivedSpan
 
@@ -288,6 +289,7 @@ def test_function_runs_exactly_once_when_the_sdk_fails(
         raise RuntimeError("Tracer error: simulated SDK failure")
 
     monkeypatch.setattr(tracer._spans, "start", broken_start_span)
+    before = internal_error_count()
     calls = []
 
     @trace
@@ -305,6 +307,9 @@ def test_function_runs_exactly_once_when_the_sdk_fails(
         failing_work()
     assert calls == [1, "failing"]
     assert otel_trace.get_current_span() is otel_trace.INVALID_SPAN
+    assert internal_error_count() - before == 2  # the failure happened, once per call
+    assert tracer.flush(5.0)
+    assert collector.spans == []
 
 
 # -- argument and result capture ------------------------------------------------------------------
