@@ -317,3 +317,21 @@ def test_contrib_on_the_same_provider_leaves_one_server_span() -> None:
         assert len({s.trace_id for s in spans}) == 1
         (ours,) = [s for s in captured.find_all("GET /items/{item_id}") if s.kind == "INTERNAL"]
         assert ours.attributes["http.route"] == "/items/{item_id}"  # under contrib's SERVER
+
+
+def test_without_any_tracer_requests_run_untraced_and_it_is_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import honeyhive._env_tracer as env_tracer
+    from honeyhive._diagnostics import internal_error_count
+
+    monkeypatch.setattr(env_tracer, "_tracer", None)
+    monkeypatch.setattr(env_tracer, "_failed", False)
+    before = internal_error_count()
+    # No tracer given, no default tracer, no HH_API_KEY: HoneyHiveTracer() cannot be built.
+    responses = _get(_app(), "/items/1", "/items/2", "/items/3")
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    said = [r for r in caplog.records if "no tracer" in r.getMessage()]
+    assert len(said) == 1
+    assert "honeyhive-fastapi" in said[0].getMessage()
+    assert internal_error_count() == before  # not an error per request

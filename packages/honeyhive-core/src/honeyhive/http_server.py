@@ -10,6 +10,7 @@ excluded URLs, trust rules for incoming context, per-request sessions and hooks 
 Application code needs only :func:`honeyhive.enrich_request_span`.
 """
 
+from honeyhive._env_tracer import tracer_from_environment
 from honeyhive._headers import is_secret_header
 from honeyhive._request_span import enrich_request_span, get_request_span
 from honeyhive._routes import normalize_route
@@ -40,4 +41,5 @@ __all__ = [
     "normalize_route",
     "redact_query",
     "redact_url",
+    "tracer_from_environment",
 ]

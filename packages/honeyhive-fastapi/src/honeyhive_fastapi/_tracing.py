@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Optional
 
 from honeyhive import HoneyHiveTracer, get_default_tracer
-from honeyhive.http_server import RequestTracer, ServerConfig
+from honeyhive.http_server import RequestTracer, ServerConfig, tracer_from_environment
 
 __all__ = ["TracerSource"]
 
 
 class TracerSource:
-    """The tracer given, else the default tracer at request time, else one built once."""
+    """The tracer given, else the default tracer at request time, else the environment's."""
 
     def __init__(self, tracer: Optional[HoneyHiveTracer], config: ServerConfig) -> None:
         self.explicit = tracer
         self.config = config
-        self._built: Optional[HoneyHiveTracer] = None
-        self._lock = threading.Lock()
         self._current: Optional[RequestTracer] = None
 
     def _resolve(self) -> Optional[HoneyHiveTracer]:
@@ -27,10 +24,7 @@ class TracerSource:
         default = get_default_tracer()
         if default is not None:
             return default
-        with self._lock:
-            if self._built is None:
-                self._built = HoneyHiveTracer()
-            return self._built
+        return tracer_from_environment("honeyhive-fastapi")
 
     def get(self) -> Optional[RequestTracer]:
         """The RequestTracer for the tracer in use now (rebuilt only when that tracer changes)."""

@@ -7,28 +7,19 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from honeyhive import HoneyHiveTracer, get_default_tracer
-from honeyhive._diagnostics import logger
-from honeyhive.http_server import RequestScope, RequestTracer, ServerConfig
+from honeyhive.http_server import (
+    RequestScope,
+    RequestTracer,
+    ServerConfig,
+    tracer_from_environment,
+)
 from honeyhive_flask._environ import request_info
 
 __all__ = ["AppTracing"]
 
-_env_lock = threading.Lock()
-_env_tracer: Optional[HoneyHiveTracer] = None
-_env_failed = False
-
 
 def _tracer_from_environment() -> Optional[HoneyHiveTracer]:
-    """``HoneyHiveTracer()`` from the ``HH_*`` variables, built once per process (or never)."""
-    global _env_tracer, _env_failed
-    with _env_lock:
-        if _env_tracer is None and not _env_failed:
-            try:
-                _env_tracer = HoneyHiveTracer()
-            except Exception as exc:
-                _env_failed = True
-                logger.warning("honeyhive-flask: no tracer (%s); requests are not traced", exc)
-        return _env_tracer
+    return tracer_from_environment("honeyhive-flask")
 
 
 class AppTracing:
