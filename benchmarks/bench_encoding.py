@@ -3,8 +3,8 @@
 Encodes the same batch of realistic finished spans (about 15 attributes each, some events
 and links, parent/child nesting) with
 
-* ``honeyhive._encoding.encode_protobuf`` (protobuf wire bytes),
-* ``honeyhive._encoding.encode_json`` (OTLP/JSON bytes),
+* ``honeyhive._export._encoding.encode_protobuf`` (protobuf wire bytes),
+* ``honeyhive._export._encoding.encode_json`` (OTLP/JSON bytes),
 * ``encode_spans(spans).SerializeToString()`` from opentelemetry-exporter-otlp-proto-common,
 
 interleaving the three in every round (in rotating order) so that machine noise hits all of
@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from honeyhive._encoding import encode_json, encode_protobuf
+from honeyhive._export import encode_json, encode_protobuf
 
 _MODELS = ("gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b-instruct")
 _ROUTES = ("/v1/chat/completions", "/api/sessions/{id}/events", "/healthz", "/v1/embeddings")

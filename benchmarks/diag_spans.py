@@ -44,7 +44,7 @@ def _manual_loop(tracer: Any) -> Callable[[int], None]:
 
 def main(argv: list[str] | None = None) -> int:
     from honeyhive import HoneyHiveTracer, trace
-    from honeyhive._processors import SessionProcessor
+    from honeyhive._export import SessionProcessor
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=20)

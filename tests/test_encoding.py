@@ -1,4 +1,4 @@
-"""Tests for honeyhive._encoding: hand-written OTLP protobuf and JSON trace encoders.
+"""Tests for honeyhive._export._encoding: hand-written OTLP protobuf and JSON trace encoders.
 
 The reference is OpenTelemetry's own encoder
 (``opentelemetry.exporter.otlp.proto.common.trace_encoder.encode_spans``): our protobuf
@@ -34,8 +34,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import NonRecordingSpan, TraceState
 
-import honeyhive._encoding as encoding_module
-from honeyhive._encoding import encode_json, encode_protobuf
+import honeyhive._export._encoding as encoding_module
+from honeyhive._export import encode_json, encode_protobuf
 
 try:
     from hypothesis import HealthCheck, given, settings

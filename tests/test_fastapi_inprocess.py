@@ -322,7 +322,7 @@ def test_contrib_on_the_same_provider_leaves_one_server_span() -> None:
 def test_without_any_tracer_requests_run_untraced_and_it_is_said_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import honeyhive._env_tracer as env_tracer
+    import honeyhive._http._env_tracer as env_tracer
     from honeyhive._diagnostics import internal_error_count
 
     monkeypatch.setattr(env_tracer, "_tracer", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
-from honeyhive._fastattrs import set_clean
+from honeyhive._spans import set_clean
 
 
 def _span(**limits: int) -> object:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from honeyhive import HoneyHiveTracer
-from honeyhive._transport import gate_for
+from honeyhive._export import gate_for
 
 from support.collector import Collector
 from support.ports import free_port
@@ -257,7 +257,7 @@ def test_an_unreadable_enrichment_is_counted_not_silently_dropped(
 def test_tls_verification_off_warns_once(
     collector: Collector, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import honeyhive._transport as transport
+    import honeyhive._export._transport as transport
 
     transport._tls_warned = False
     tracers = [HoneyHiveTracer(server_url=collector.url, verify_tls=False) for _ in range(2)]
@@ -471,7 +471,7 @@ sys.addaudithook(hook)
 sys.path.insert(0, {str(ROOT / "tests")!r})
 from support.collector import Collector
 from honeyhive import HoneyHiveTracer
-from honeyhive._transport import gate_for
+from honeyhive._export import gate_for
 with Collector() as c:
     for fmt in ("protobuf", "json"):
         t = HoneyHiveTracer(server_url=c.url, schedule_delay=0.05, export_timeout=1,
@@ -571,7 +571,7 @@ def test_retry_after_dates_are_gmt_whatever_the_local_zone(zone: str) -> None:
     script = (
         "import time\n"
         "from email.utils import formatdate\n"
-        "from honeyhive._transport import parse_retry_after\n"
+        "from honeyhive._export import parse_retry_after\n"
         "for gmt in (False, True):\n"
         "    print(round(parse_retry_after(formatdate(time.time() + 30, usegmt=gmt))))\n"
     )

@@ -20,8 +20,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from honeyhive import HoneyHiveTracer, trace
-from honeyhive._fastattrs import set_clean
-from honeyhive._span import HoneyHiveSpan, SpanFactory
+from honeyhive._spans import HoneyHiveSpan, SpanFactory, set_clean
 
 from support.collector import Collector
 

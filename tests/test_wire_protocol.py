@@ -262,7 +262,7 @@ def test_test_mode_sends_nothing_but_runs_the_pipeline(collector: Collector) -> 
     tracer = HoneyHiveTracer(
         test_mode=True, server_url=collector.url, project="p", exporters=["honeyhive", "console"]
     )
-    import honeyhive._exporters as exporters_module
+    import honeyhive._export._exporters as exporters_module
 
     console = next(
         e for e in tracer._delivery._exporters if isinstance(e, exporters_module._ConsoleExporter)

@@ -12,8 +12,8 @@ from honeyhive._context import (
     propagate_context,
     set_default_tracer,
 )
-from honeyhive._decorator import atrace, trace
-from honeyhive._request_span import enrich_request_span, get_request_span
+from honeyhive._http import enrich_request_span, get_request_span
+from honeyhive._spans import atrace, trace
 from honeyhive._tracer import HoneyHiveTracer
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig

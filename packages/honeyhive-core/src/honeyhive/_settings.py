@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from honeyhive._urls import redact_url
+from honeyhive._http import redact_url
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
 __all__ = ["DEFAULT_SERVER_URL", "ENV_VARS", "Settings", "is_loopback_url", "resolve"]

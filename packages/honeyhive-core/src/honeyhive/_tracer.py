@@ -2,8 +2,11 @@
 
 * settings: :mod:`honeyhive._settings` (precedence, validation, environment)
 * plug-ins: :mod:`honeyhive._plugins` (exporters, processors, propagators by entry point)
-* delivery: :mod:`honeyhive._delivery` (one background thread, honest flush)
-* spans: :mod:`honeyhive._scope` and :mod:`honeyhive._decorator`
+* spans: :mod:`honeyhive._spans` (our span, the current-span scope, ``@trace``, attributes)
+* export: :mod:`honeyhive._export` (processors, the delivery thread, encoders, outboxes)
+* HTTP: :mod:`honeyhive._http` (outgoing client spans; the server side serves the integrations)
+
+See ``docs/architecture.md`` for the path of a span through them.
 """
 
 from __future__ import annotations
@@ -27,28 +30,34 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
-from honeyhive import _context, _exporters, _http_tracing, _plugins, _propagation
+from honeyhive import _context, _plugins, _propagation
 from honeyhive import _forksafe as forksafe
-from honeyhive._attributes import (
+from honeyhive._context import TRACER_KEY
+from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
+from honeyhive._export import (
+    Delivery,
+    HttpTransport,
+    IsolatedProcessor,
+    Outbox,
+    SessionProcessor,
+    SpanPreparer,
+    client_headers,
+    gate_for,
+    spool_for,
+)
+from honeyhive._http import disable_client_tracing, enable_client_tracing, redact_url
+from honeyhive._settings import resolve
+from honeyhive._signals import install_sigterm_flush
+from honeyhive._spans import (
     REDACTED,
     AttributeValue,
+    SpanFactory,
+    SpanScope,
+    event_type_for,
     flatten_into,
     is_secret_name,
     namespaced,
 )
-from honeyhive._context import TRACER_KEY
-from honeyhive._delivery import Delivery
-from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
-from honeyhive._exporters import client_headers
-from honeyhive._outbox import Outbox
-from honeyhive._prepare import SpanPreparer, event_type_for
-from honeyhive._processors import IsolatedProcessor, SessionProcessor
-from honeyhive._scope import SpanScope
-from honeyhive._settings import resolve
-from honeyhive._signals import install_sigterm_flush
-from honeyhive._span import SpanFactory
-from honeyhive._transport import HttpTransport, gate_for
-from honeyhive._urls import redact_url
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
@@ -170,7 +179,7 @@ class HoneyHiveTracer:
                 drops={"calls": self._call_drops, "spans": self._call_drops},
                 max_bytes=settings.max_queue_bytes,
                 timeout=settings.export_timeout,
-                spool=_exporters._spool_for(plugin_config, settings.server_url),
+                spool=spool_for(plugin_config, settings.server_url),
                 name="honeyhive-api",
             )
         self._delivery = Delivery(
@@ -212,7 +221,7 @@ class HoneyHiveTracer:
         if settings.set_global_provider:
             trace_api.set_tracer_provider(self._provider)
         if not settings.disable_http_tracing:
-            _http_tracing.enable(self)
+            enable_client_tracing(self)
         if settings.propagate_thread_context:
             _context.enable_thread_propagation()
         _context.register(self)
@@ -595,7 +604,7 @@ class HoneyHiveTracer:
         deadline = time.monotonic() + budget
         _context.unregister(self)
         if not self._settings.disable_http_tracing:
-            _http_tracing.disable(self)
+            disable_client_tracing(self)
         if self._settings.propagate_thread_context:
             _context.disable_thread_propagation()
         try:

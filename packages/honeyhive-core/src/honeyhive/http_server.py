@@ -7,14 +7,13 @@ response headers as it learns them, and finishes it when the response is complet
 semantic-convention attributes, status mapping, header capture with redaction, query redaction,
 excluded URLs, trust rules for incoming context, per-request sessions and hooks live here once.
 
-Application code needs only :func:`honeyhive.enrich_request_span`.
+Integrations report their own failures through :func:`internal_error` (counted, never raised)
+and log through :data:`logger`, the SDK's ``honeyhive`` logger. Application code needs only
+:func:`honeyhive.enrich_request_span`.
 """
 
-from honeyhive._env_tracer import tracer_from_environment
-from honeyhive._headers import is_secret_header
-from honeyhive._request_span import enrich_request_span, get_request_span
-from honeyhive._routes import normalize_route
-from honeyhive._server import (
+from honeyhive._diagnostics import internal_error, logger
+from honeyhive._http import (
     CALLABLE_OPTIONS,
     LIST_OPTIONS,
     PROTECTED_BAGGAGE_KEYS,
@@ -23,8 +22,15 @@ from honeyhive._server import (
     RequestScope,
     RequestTracer,
     ServerConfig,
+    current_request_tracer,
+    enrich_request_span,
+    get_request_span,
+    is_secret_header,
+    normalize_route,
+    redact_query,
+    redact_url,
+    tracer_from_environment,
 )
-from honeyhive._urls import redact_query, redact_url
 
 __all__ = [
     "CALLABLE_OPTIONS",
@@ -35,9 +41,12 @@ __all__ = [
     "RequestTracer",
     "SERVER_OPTIONS",
     "ServerConfig",
+    "current_request_tracer",
     "enrich_request_span",
     "get_request_span",
+    "internal_error",
     "is_secret_header",
+    "logger",
     "normalize_route",
     "redact_query",
     "redact_url",

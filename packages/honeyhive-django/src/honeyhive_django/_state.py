@@ -6,8 +6,7 @@ import threading
 from typing import Any, Optional
 
 from honeyhive import HoneyHiveTracer, get_default_tracer
-from honeyhive._diagnostics import logger
-from honeyhive.http_server import RequestTracer
+from honeyhive.http_server import RequestTracer, logger
 from honeyhive_django._settings import IntegrationSettings, load
 
 __all__ = [

@@ -12,8 +12,7 @@ from typing import Any
 
 from opentelemetry import context as context_api
 
-from honeyhive._diagnostics import internal_error
-from honeyhive.http_server import RequestScope
+from honeyhive.http_server import RequestScope, internal_error
 
 __all__ = ["follow_stream"]
 

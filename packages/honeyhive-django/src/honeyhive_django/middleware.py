@@ -7,8 +7,7 @@ from typing import Any, Callable, Optional
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 
-from honeyhive._diagnostics import internal_error
-from honeyhive.http_server import RequestScope
+from honeyhive.http_server import RequestScope, internal_error
 from honeyhive_django import _state
 from honeyhive_django._request import request_info, route_of, user_id_of
 from honeyhive_django._streaming import follow_stream

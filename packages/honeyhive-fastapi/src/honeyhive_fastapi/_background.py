@@ -9,11 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Optional
 
-from opentelemetry.context import get_value
 from starlette.background import BackgroundTask
 
-from honeyhive._context import TRACER_KEY
-from honeyhive._request_span import REQUEST_SCOPE_KEY
+from honeyhive.http_server import current_request_tracer
 
 __all__ = ["install", "uninstall"]
 
@@ -32,9 +30,7 @@ def _name(func: Any) -> str:
 async def _traced_call(self: BackgroundTask) -> None:
     original = _original
     assert original is not None
-    tracer: Any = None
-    if get_value(REQUEST_SCOPE_KEY) is not None:
-        tracer = get_value(TRACER_KEY)
+    tracer = current_request_tracer()
     if tracer is None or tracer.closed:
         await original(self)
         return

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.errors import ServerErrorMiddleware
 
-from honeyhive._diagnostics import logger
+from honeyhive.http_server import logger
 
 __all__ = ["PENDING_KEY", "is_closing_stack", "wrap_error_handler"]
 

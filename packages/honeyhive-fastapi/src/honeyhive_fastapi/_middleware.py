@@ -12,8 +12,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from honeyhive import HoneyHiveTracer
-from honeyhive._diagnostics import internal_error, logger
-from honeyhive.http_server import RequestInfo, RequestScope, ServerConfig
+from honeyhive.http_server import RequestInfo, RequestScope, ServerConfig, internal_error, logger
 from honeyhive_fastapi import _background
 from honeyhive_fastapi._errors import PENDING_KEY, is_closing_stack, wrap_error_handler
 from honeyhive_fastapi._native import app_being_built, quiet_native_server_span

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanKind
 
-from honeyhive._diagnostics import logger
+from honeyhive.http_server import logger
 
 __all__ = ["app_being_built", "quiet_native_server_span"]
 

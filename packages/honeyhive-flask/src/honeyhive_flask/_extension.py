@@ -10,8 +10,7 @@ from flask import Flask, Response, current_app, got_request_exception, request
 from werkzeug.exceptions import HTTPException
 
 from honeyhive import HoneyHiveTracer
-from honeyhive._diagnostics import internal_error, logger
-from honeyhive.http_server import RequestInfo, ServerConfig
+from honeyhive.http_server import RequestInfo, ServerConfig, internal_error, logger
 from honeyhive_flask._middleware import (
     HANDLED_KEY,
     RESPONSE_KEY,

@@ -7,8 +7,7 @@ from typing import Any, Callable, Optional
 
 from flask.globals import _cv_request
 
-from honeyhive._diagnostics import internal_error
-from honeyhive.http_server import RequestScope
+from honeyhive.http_server import RequestScope, internal_error
 from honeyhive_flask._tracing import AppTracing
 
 __all__ = ["HANDLED_KEY", "RESPONSE_KEY", "SCOPE_KEY", "HoneyHiveMiddleware", "note_route"]

@@ -90,8 +90,8 @@ def _origin(name: str) -> str:
 
 
 def _configuration(report: _Report) -> Optional[Any]:
+    from honeyhive._http import redact_url
     from honeyhive._settings import resolve
-    from honeyhive._urls import redact_url
 
     report.add("configuration (environment and defaults, as a tracer made here would see it)")
     try:
@@ -198,9 +198,9 @@ def _collector_extra(report: _Report) -> None:
 def _backend(report: _Report, settings: Any, timeout: float) -> None:
     import httpx
 
-    from honeyhive._exporters import client_headers
+    from honeyhive._export import client_headers
+    from honeyhive._http import redact_url
     from honeyhive._settings import is_loopback_url
-    from honeyhive._urls import redact_url
 
     base = settings.server_url
     shown = redact_url(base)

@@ -2,10 +2,10 @@
 
 The application thread's share of the work is a ``deque.append`` (atomic under the GIL, no lock)
 and, once a batch is full, setting an event. The delivery thread takes batches, runs the
-export-time preparation (:mod:`honeyhive._prepare`) and hands them to every exporter. The built-in
-HTTP exporters only encode here and queue the request in their outbox, which sends from its own
-thread (:mod:`honeyhive._outbox`), so this thread never waits on the network. API calls (session
-start, events, enrichments) go straight to the API outbox.
+export-time preparation (``_prepare``) and hands them to every exporter. The built-in HTTP
+exporters only encode here and queue the request in their outbox, which sends from its own
+thread (``_outbox``), so this thread never waits on the network. API calls (session start,
+events, enrichments) go straight to the API outbox.
 
 ``flush`` is honest: it returns True only if nothing was dropped or spooled between the moment it
 was called and the moment everything queued before it was finished, and it never waits longer
@@ -33,8 +33,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from honeyhive import _forksafe as forksafe
 from honeyhive._context import SUPPRESS_KEY
 from honeyhive._diagnostics import DropCounter, internal_error, logger
-from honeyhive._outbox import Outbox, Parcel
-from honeyhive._prepare import SpanPreparer
+from honeyhive._export._outbox import Outbox, Parcel
+from honeyhive._export._prepare import SpanPreparer
 
 __all__ = ["Delivery"]
 

@@ -26,10 +26,10 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter
-from honeyhive._encoding import encode_json, encode_protobuf, split_request
-from honeyhive._outbox import Outbox, Parcel
-from honeyhive._spool import Spool
-from honeyhive._transport import HttpTransport, gate_for
+from honeyhive._export._encoding import encode_json, encode_protobuf, split_request
+from honeyhive._export._outbox import Outbox, Parcel
+from honeyhive._export._spool import Spool
+from honeyhive._export._transport import HttpTransport, gate_for
 from honeyhive._version import __version__
 from honeyhive.config.models import TracerConfig
 
@@ -42,6 +42,7 @@ __all__ = [
     "honeyhive_exporter",
     "memory_exporter",
     "otlp_exporter",
+    "spool_for",
 ]
 
 #: The OTLP cap on one request body before compression; bigger batches are split in half.
@@ -65,7 +66,7 @@ def client_headers(config: TracerConfig) -> dict[str, str]:
 class OtlpHttpExporter(SpanExporter):
     """OTLP/HTTP exporter: encodes on the caller's thread, sends from its own.
 
-    ``export_batch`` only encodes and hands the request to an :class:`~honeyhive._outbox.Outbox`
+    ``export_batch`` only encodes and hands the request to an :class:`Outbox`
     (bounded in bytes, with retries and an optional spool), so the tracer's delivery thread never
     waits on the network. A request the backend refuses as too large (413) is split in half and
     both halves are sent; a batch above the OTLP request cap is split before it is sent.
@@ -170,7 +171,7 @@ class OtlpHttpExporter(SpanExporter):
         return self.wait(time.monotonic() + timeout_millis / 1000.0)
 
 
-def _spool_for(config: TracerConfig, origin: str) -> Optional[Spool]:
+def spool_for(config: TracerConfig, origin: str) -> Optional[Spool]:
     if not config.spool_dir or config.test_mode:
         return None
     try:
@@ -194,7 +195,7 @@ def honeyhive_exporter(config: TracerConfig) -> SpanExporter:
         timeout=config.export_timeout,
         transport=transport,
         max_queue_bytes=config.max_queue_bytes,
-        spool=_spool_for(config, base),
+        spool=spool_for(config, base),
     )
 
 
@@ -261,7 +262,7 @@ def otlp_exporter(config: TracerConfig) -> SpanExporter:
         timeout=timeout,
         transport=transport,
         max_queue_bytes=config.max_queue_bytes,
-        spool=_spool_for(config, origin),
+        spool=spool_for(config, origin),
     )
 
 

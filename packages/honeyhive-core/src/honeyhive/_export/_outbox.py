@@ -24,8 +24,8 @@ from opentelemetry import context as context_api
 
 from honeyhive._context import SUPPRESS_KEY
 from honeyhive._diagnostics import DropCounter, internal_error, logger
-from honeyhive._spool import Spool, SpooledParcel
-from honeyhive._transport import HttpTransport
+from honeyhive._export._spool import Spool, SpooledParcel
+from honeyhive._export._transport import HttpTransport
 
 __all__ = ["Outbox", "Parcel"]
 

@@ -22,20 +22,14 @@ from typing import Any, Optional
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Status
 
-from honeyhive._attributes import REDACTED, is_secret_name
 from honeyhive._settings import Settings
+from honeyhive._spans import REDACTED, event_type_for, is_secret_name
 from honeyhive._version import __version__
 
-__all__ = ["EVENT_TYPES", "PreparedSpan", "SpanPreparer", "Stamp", "event_type_for"]
+__all__ = ["PreparedSpan", "SpanPreparer", "Stamp"]
 
-EVENT_TYPES = frozenset({"model", "tool", "chain"})
 _ASSOCIATION = "traceloop.association.properties."
 _SESSION_ALIAS = _ASSOCIATION + "session_id"
-
-
-def event_type_for(value: object) -> str:
-    """The protocol's event type for a user-given one: model, tool or chain (else tool)."""
-    return value if isinstance(value, str) and value in EVENT_TYPES else "tool"
 
 
 def _redacted(value: Any) -> Any:

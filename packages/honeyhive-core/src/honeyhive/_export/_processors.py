@@ -20,9 +20,9 @@ from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from honeyhive._delivery import Delivery
 from honeyhive._diagnostics import logger
-from honeyhive._fastattrs import set_clean
+from honeyhive._export._delivery import Delivery
+from honeyhive._spans import set_clean
 from honeyhive.config.models import TracerConfig
 
 __all__ = [

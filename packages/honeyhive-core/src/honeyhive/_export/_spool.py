@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Optional
 from honeyhive import _forksafe as forksafe
 
 if TYPE_CHECKING:
-    from honeyhive._outbox import Parcel
+    from honeyhive._export._outbox import Parcel
 
 __all__ = ["Spool", "SpooledParcel"]
 

@@ -18,13 +18,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from honeyhive import _forksafe as forksafe
 from honeyhive._context import SUPPRESS_KEY, current_tracer, get_default_tracer
 from honeyhive._diagnostics import internal_error
-from honeyhive._scope import record_error
-from honeyhive._urls import redact_url
+from honeyhive._http._urls import redact_url
+from honeyhive._spans import record_error
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
-__all__ = ["disable", "enable"]
+__all__ = ["disable_client_tracing", "enable_client_tracing"]
 
 _lock = forksafe.Lock()
 _tracers: list[HoneyHiveTracer] = []
@@ -159,7 +159,7 @@ def _install() -> None:
         _patch(requests.Session, "send", _wrap_sync(requests.Session.send, _read_requests))
 
 
-def enable(tracer: HoneyHiveTracer) -> None:
+def enable_client_tracing(tracer: HoneyHiveTracer) -> None:
     with _lock:
         if not _originals:
             _install()
@@ -167,7 +167,7 @@ def enable(tracer: HoneyHiveTracer) -> None:
             _tracers.append(tracer)
 
 
-def disable(tracer: HoneyHiveTracer) -> None:
+def disable_client_tracing(tracer: HoneyHiveTracer) -> None:
     with _lock:
         if tracer in _tracers:
             _tracers.remove(tracer)

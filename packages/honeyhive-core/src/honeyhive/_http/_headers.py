@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Optional
 
-from honeyhive._attributes import REDACTED
+from honeyhive._spans import REDACTED
 
 __all__ = ["HeaderCapture", "is_secret_header"]
 

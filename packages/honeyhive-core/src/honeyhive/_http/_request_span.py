@@ -8,15 +8,24 @@ telemetry, a ``@trace`` function, an instrumentor's span).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from opentelemetry.context import create_key, get_current
 from opentelemetry.trace import Span
 
-from honeyhive._attributes import AttributeValue, flatten_into
+from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import internal_error
+from honeyhive._spans import AttributeValue, flatten_into
 
-__all__ = ["REQUEST_SCOPE_KEY", "enrich_request_span", "get_request_span"]
+if TYPE_CHECKING:
+    from honeyhive._tracer import HoneyHiveTracer
+
+__all__ = [
+    "REQUEST_SCOPE_KEY",
+    "current_request_tracer",
+    "enrich_request_span",
+    "get_request_span",
+]
 
 REQUEST_SCOPE_KEY = create_key("honeyhive-request-scope")
 _LIMIT = 16384
@@ -26,6 +35,15 @@ def get_request_span() -> Optional[Span]:
     """The SERVER span of the request being handled, or None outside a traced request."""
     scope: Any = get_current().get(REQUEST_SCOPE_KEY)
     return None if scope is None else scope.span
+
+
+def current_request_tracer() -> Optional[HoneyHiveTracer]:
+    """The tracer tracing the request being handled, or None outside a traced request."""
+    ctx = get_current()
+    if ctx.get(REQUEST_SCOPE_KEY) is None:
+        return None
+    tracer: Optional[HoneyHiveTracer] = ctx.get(TRACER_KEY)  # type: ignore[assignment]
+    return tracer
 
 
 def enrich_request_span(attributes: Mapping[str, Any]) -> bool:

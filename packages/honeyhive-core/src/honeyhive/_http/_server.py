@@ -28,12 +28,11 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from honeyhive import _propagation
 from honeyhive._context import TRACER_KEY, owner_of
 from honeyhive._diagnostics import logger
-from honeyhive._fastattrs import set_clean
-from honeyhive._headers import HeaderCapture
-from honeyhive._request_span import REQUEST_SCOPE_KEY
-from honeyhive._routes import normalize_route
-from honeyhive._scope import record_error
-from honeyhive._urls import redact_query
+from honeyhive._http._headers import HeaderCapture
+from honeyhive._http._request_span import REQUEST_SCOPE_KEY
+from honeyhive._http._routes import normalize_route
+from honeyhive._http._urls import redact_query
+from honeyhive._spans import record_error, set_clean
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer

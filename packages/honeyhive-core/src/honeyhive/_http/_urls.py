@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
-from honeyhive._attributes import REDACTED, is_secret_name
+from honeyhive._spans import REDACTED, is_secret_name
 
 __all__ = ["redact_query", "redact_url"]
 

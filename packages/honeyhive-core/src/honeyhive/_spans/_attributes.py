@@ -19,8 +19,10 @@ from typing import Any, Optional, Union
 from honeyhive._diagnostics import internal_error
 
 __all__ = [
+    "EVENT_TYPES",
     "REDACTED",
     "AttributeValue",
+    "event_type_for",
     "flatten_into",
     "is_secret_name",
     "namespaced",
@@ -28,6 +30,7 @@ __all__ = [
 
 AttributeValue = Union[str, bool, int, float]
 REDACTED = "[REDACTED]"
+EVENT_TYPES = frozenset({"model", "tool", "chain"})
 
 # Whole-word matches on names such as "password", "api_key", "X-Api-Key", "client_secret",
 # "refresh_token", "Authorization", "set-cookie"; "max_tokens" and "input_tokens" are not secrets.
@@ -56,6 +59,11 @@ def is_secret_name(name: str) -> bool:
         if len(_secret_cache) < 4096:
             _secret_cache[name] = hit
     return hit
+
+
+def event_type_for(value: object) -> str:
+    """The protocol's event type for a user-given one: model, tool or chain (else tool)."""
+    return value if isinstance(value, str) and value in EVENT_TYPES else "tool"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -19,12 +19,17 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overl
 
 from opentelemetry.trace import INVALID_SPAN, Span
 
-from honeyhive._attributes import REDACTED, AttributeValue, flatten_into, is_secret_name
 from honeyhive._context import current_tracer
 from honeyhive._diagnostics import internal_error
-from honeyhive._fastattrs import set_clean
-from honeyhive._prepare import event_type_for
-from honeyhive._scope import SpanScope
+from honeyhive._spans._attributes import (
+    REDACTED,
+    AttributeValue,
+    event_type_for,
+    flatten_into,
+    is_secret_name,
+)
+from honeyhive._spans._fastattrs import set_clean
+from honeyhive._spans._scope import SpanScope
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer

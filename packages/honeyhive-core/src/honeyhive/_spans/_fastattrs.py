@@ -17,7 +17,7 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.trace import Span
 
-from honeyhive._span import HoneyHiveSpan
+from honeyhive._spans._span import HoneyHiveSpan
 
 __all__ = ["set_clean"]
 

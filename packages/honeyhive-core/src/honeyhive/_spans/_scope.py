@@ -16,7 +16,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from honeyhive._diagnostics import internal_error
-from honeyhive._fastattrs import set_clean
+from honeyhive._spans._fastattrs import set_clean
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer

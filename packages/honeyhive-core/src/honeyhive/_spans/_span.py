@@ -160,7 +160,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         _ended(self, "set_attributes")
 
     def set_clean(self, attributes: Mapping[str, Any]) -> bool:
-        """Store values already known valid (see honeyhive._fastattrs); False: not stored."""
+        """Store values already known valid (see honeyhive._spans._fastattrs); False: not stored."""
         with self._lock:
             if self._end_time is not None:
                 return True  # refused, as any change to an ended span is

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from opentelemetry.sdk.trace import ReadableSpan
 
 from honeyhive._context import get_default_tracer, set_default_tracer
-from honeyhive._exporters import MemoryExporter
+from honeyhive._export import MemoryExporter
 from honeyhive._tracer import HoneyHiveTracer
 from honeyhive.testing._ids import SequentialIdGenerator
 from honeyhive.testing._model import CapturedCall, CapturedEvent, CapturedSpan

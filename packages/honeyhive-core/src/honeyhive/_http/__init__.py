@@ -1,0 +1,63 @@
+"""The HTTP wing: tracing HTTP requests, server side and client side, for every framework.
+
+The framework integrations (``honeyhive-fastapi``, ``honeyhive-flask``, ``honeyhive-django``) are
+thin adapters over the server side; they reach it through the public
+:mod:`honeyhive.http_server`, never through this wing.
+
+* ``_server``: :class:`RequestTracer` and :class:`RequestScope`: one SERVER span per request,
+  named from the route; semantic-convention attributes, status, trust rules for incoming context,
+  per-request sessions, excluded URLs and hooks.
+* ``_request_span``: finding the current request's span (and tracer) from anywhere inside it.
+* ``_routes``: route templates of every framework in one ``/users/{user_id}`` form.
+* ``_headers``: which headers become attributes; secret headers stay redacted.
+* ``_urls``: URL and query redaction.
+* ``_client``: CLIENT spans and propagation headers for outgoing ``httpx`` and ``requests`` calls.
+* ``_env_tracer``: the tracer an integration falls back to, built once from ``HH_*``.
+
+The rest of the package imports what it needs from here, never from the modules above.
+"""
+
+from honeyhive._http._client import disable_client_tracing, enable_client_tracing
+from honeyhive._http._env_tracer import tracer_from_environment
+from honeyhive._http._headers import HeaderCapture, is_secret_header
+from honeyhive._http._request_span import (
+    REQUEST_SCOPE_KEY,
+    current_request_tracer,
+    enrich_request_span,
+    get_request_span,
+)
+from honeyhive._http._routes import normalize_route
+from honeyhive._http._server import (
+    CALLABLE_OPTIONS,
+    LIST_OPTIONS,
+    PROTECTED_BAGGAGE_KEYS,
+    SERVER_OPTIONS,
+    RequestInfo,
+    RequestScope,
+    RequestTracer,
+    ServerConfig,
+)
+from honeyhive._http._urls import redact_query, redact_url
+
+__all__ = [
+    "CALLABLE_OPTIONS",
+    "LIST_OPTIONS",
+    "PROTECTED_BAGGAGE_KEYS",
+    "REQUEST_SCOPE_KEY",
+    "SERVER_OPTIONS",
+    "HeaderCapture",
+    "RequestInfo",
+    "RequestScope",
+    "RequestTracer",
+    "ServerConfig",
+    "current_request_tracer",
+    "disable_client_tracing",
+    "enable_client_tracing",
+    "enrich_request_span",
+    "get_request_span",
+    "is_secret_header",
+    "normalize_route",
+    "redact_query",
+    "redact_url",
+    "tracer_from_environment",
+]
