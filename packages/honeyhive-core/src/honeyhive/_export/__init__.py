@@ -53,12 +53,12 @@ from honeyhive._export._transport import (
 
 __all__ = [
     "BAGGAGE_SESSION_KEYS",
-    "MAX_REQUEST_BYTES",
     "BackendGate",
     "BaggageProcessor",
     "Delivery",
     "HttpTransport",
     "IsolatedProcessor",
+    "MAX_REQUEST_BYTES",
     "MemoryExporter",
     "OtlpHttpExporter",
     "Outbox",
@@ -80,6 +80,6 @@ __all__ = [
     "memory_exporter",
     "otlp_exporter",
     "parse_retry_after",
-    "spool_for",
     "split_request",
+    "spool_for",
 ]

@@ -41,14 +41,14 @@ from honeyhive._http._urls import redact_query, redact_url
 
 __all__ = [
     "CALLABLE_OPTIONS",
+    "HeaderCapture",
     "LIST_OPTIONS",
     "PROTECTED_BAGGAGE_KEYS",
     "REQUEST_SCOPE_KEY",
-    "SERVER_OPTIONS",
-    "HeaderCapture",
     "RequestInfo",
     "RequestScope",
     "RequestTracer",
+    "SERVER_OPTIONS",
     "ServerConfig",
     "current_request_tracer",
     "disable_client_tracing",

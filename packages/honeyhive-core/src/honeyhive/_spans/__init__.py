@@ -30,10 +30,10 @@ from honeyhive._spans._scope import SpanScope, record_error
 from honeyhive._spans._span import HoneyHiveSpan, SpanFactory
 
 __all__ = [
-    "EVENT_TYPES",
-    "REDACTED",
     "AttributeValue",
+    "EVENT_TYPES",
     "HoneyHiveSpan",
+    "REDACTED",
     "SpanFactory",
     "SpanScope",
     "atrace",
