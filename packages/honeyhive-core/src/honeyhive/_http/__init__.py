@@ -17,27 +17,61 @@ thin adapters over the server side; they reach it through the public
 The rest of the package imports what it needs from here, never from the modules above.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from honeyhive._http._client import disable_client_tracing, enable_client_tracing
-from honeyhive._http._env_tracer import tracer_from_environment
-from honeyhive._http._headers import HeaderCapture, is_secret_header
 from honeyhive._http._request_span import (
     REQUEST_SCOPE_KEY,
     current_request_tracer,
     enrich_request_span,
     get_request_span,
 )
-from honeyhive._http._routes import normalize_route
-from honeyhive._http._server import (
-    CALLABLE_OPTIONS,
-    LIST_OPTIONS,
-    PROTECTED_BAGGAGE_KEYS,
-    SERVER_OPTIONS,
-    RequestInfo,
-    RequestScope,
-    RequestTracer,
-    ServerConfig,
-)
 from honeyhive._http._urls import redact_query, redact_url
+
+if TYPE_CHECKING:
+    from honeyhive._http._env_tracer import tracer_from_environment
+    from honeyhive._http._headers import HeaderCapture, is_secret_header
+    from honeyhive._http._routes import normalize_route
+    from honeyhive._http._server import (
+        CALLABLE_OPTIONS,
+        LIST_OPTIONS,
+        PROTECTED_BAGGAGE_KEYS,
+        SERVER_OPTIONS,
+        RequestInfo,
+        RequestScope,
+        RequestTracer,
+        ServerConfig,
+    )
+
+# The server side loads on first use: only the integrations need it (through
+# honeyhive.http_server), and ``import honeyhive`` should not pay for it.
+_SERVER_SIDE = {
+    "CALLABLE_OPTIONS": "_server",
+    "LIST_OPTIONS": "_server",
+    "PROTECTED_BAGGAGE_KEYS": "_server",
+    "SERVER_OPTIONS": "_server",
+    "RequestInfo": "_server",
+    "RequestScope": "_server",
+    "RequestTracer": "_server",
+    "ServerConfig": "_server",
+    "HeaderCapture": "_headers",
+    "is_secret_header": "_headers",
+    "normalize_route": "_routes",
+    "tracer_from_environment": "_env_tracer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _SERVER_SIDE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CALLABLE_OPTIONS",
