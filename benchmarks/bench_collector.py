@@ -547,20 +547,121 @@ def _render(
     return rows, {"render_total_ms": totals, "render_ms": renders, "fetch_ms": fetches}
 
 
+# -- memory: large bodies at once ----------------------------------------------------------------
+
+
+def _large_otlp_json(megabytes: float) -> bytes:
+    """An OTLP/JSON export of about ``megabytes`` MB: many spans of 13 short attributes, the
+    shape that costs the most memory per byte once parsed."""
+    trace = uuid.uuid4().hex
+    spans: list[dict[str, Any]] = []
+    size = 0
+    while size < megabytes * 1e6:
+        attributes = [
+            {"key": f"honeyhive_inputs.k{j}", "value": {"stringValue": "some text value " * 2}}
+            for j in range(12)
+        ]
+        attributes.append({"key": "honeyhive.session_id", "value": {"stringValue": "s-1"}})
+        span = {
+            "traceId": trace,
+            "spanId": uuid.uuid4().hex[:16],
+            "name": f"span-{len(spans)}",
+            "kind": 1,
+            "startTimeUnixNano": "1700000000000000000",
+            "endTimeUnixNano": "1700000000005000000",
+            "attributes": attributes,
+        }
+        size += len(json.dumps(span)) + 1
+        spans.append(span)
+    body = {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}]}]}
+    return json.dumps(body).encode()
+
+
+def _peak_rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _memory(
+    quick: bool, notes: list[str], checks: dict[str, Any]
+) -> tuple[list[Row], dict[str, Any]]:
+    """Peak RSS of ``honeyhive serve`` (a fresh process each) for one large body, then for
+    ``at_once`` of them sent together: the body budget and the single ingest worker bound it."""
+    if not os.path.exists("/proc/self/status"):
+        return [Row("collector", "memory: large bodies at once", None, status="skipped")], {}
+    megabytes, at_once = (8.0, 4) if quick else (31.0, 4)
+    body = _large_otlp_json(megabytes)
+    peaks: dict[int, int] = {}
+    statuses: dict[int, list[int]] = {}
+    for count in (1, at_once):
+        work = tempfile.mkdtemp(prefix="hh-bench-memory-")
+        server = _Process(
+            [sys.executable, "-m", "honeyhive", "serve", "--port", "0", "--db", f"{work}/m.db"]
+        )
+        try:
+            host, port = server.url.split("//", 1)[1].split(":")
+            answers: list[int] = []
+
+            def send(host: str = host, port: str = port, answers: list[int] = answers) -> None:
+                connection = http.client.HTTPConnection(host, int(port), timeout=600)
+                connection.request(
+                    "POST", TRACE_PATHS[0], body=body, headers={"Content-Type": "application/json"}
+                )
+                response = connection.getresponse()
+                response.read()
+                answers.append(response.status)
+                connection.close()
+
+            threads = [threading.Thread(target=send) for _ in range(count)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            peaks[count] = _peak_rss(server.process.pid)
+            statuses[count] = sorted(answers)
+        finally:
+            server.stop()
+            shutil.rmtree(work, ignore_errors=True)
+    checks["memory_answers_200_or_503"] = all(
+        status in (200, 503) for answers in statuses.values() for status in answers
+    )
+    notes.append(
+        f"memory: {len(body) / 1e6:.0f} MB OTLP/JSON bodies: 1 alone peaks at "
+        f"{peaks[1] / 1e6:.0f} MB, {at_once} at once at {peaks[at_once] / 1e6:.0f} MB "
+        f"(answers {statuses[at_once]}; 503s are retried by clients)"
+    )
+    rows = [
+        Row(
+            "collector",
+            f"memory: peak RSS, {at_once} large bodies at once vs 1",
+            peaks[at_once] / 1e6,
+            baseline="1 body alone",
+            ratio=peaks[at_once] / peaks[1],
+            status="info",
+            unit="MB",
+        )
+    ]
+    return rows, {"peak_rss_bytes": {str(k): v for k, v in peaks.items()}}
+
+
 def run(quick: bool = False) -> Report:
     notes: list[str] = []
     checks: dict[str, Any] = {}
     ingest_rows, ingest_samples = _ingest(quick, notes, checks)
+    memory_rows, memory_samples = _memory(quick, notes, checks)
     render_rows, render_samples = _render(quick, notes, checks)
     failed = [name for name, ok in checks.items() if ok is False]
     notes.append("checks: " + ("all passed" if not failed else f"FAILED {', '.join(failed)}"))
     return Report(
         "collector",
-        ingest_rows + render_rows,
+        ingest_rows + memory_rows + render_rows,
         notes=notes,
         checks=checks,
         settings={"batch": BATCH, "connections": CONNECTIONS, "quick": quick},
-        samples={**ingest_samples, **render_samples},
+        samples={**ingest_samples, **memory_samples, **render_samples},
     )
 
 

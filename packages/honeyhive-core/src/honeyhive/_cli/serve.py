@@ -13,6 +13,28 @@ _DB_ENV = "HH_COLLECTOR_DB"
 _KEY_ENV = "HH_COLLECTOR_API_KEY"
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a port: use 1 to 65535, or 0 for any free port"
+        )
+    return port
+
+
+def _bytes(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bytes") from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"{size} bytes: give a positive number of bytes")
+    return size
+
+
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "serve",
@@ -25,7 +47,10 @@ def register(commands: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="port on 127.0.0.1 (default 8318; 0: any free port)"
+        "--port",
+        type=_port,
+        default=None,
+        help="port on 127.0.0.1 (default 8318; 0: any free port)",
     )
     parser.add_argument(
         "--db",
@@ -39,9 +64,18 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_bytes,
         default=None,
         help="largest request body accepted, decompressed (default 32 MiB); larger ones get 413",
+    )
+    parser.add_argument(
+        "--body-budget-bytes",
+        type=_bytes,
+        default=None,
+        help=(
+            "request bodies held at once across all requests (default 128 MiB); past it a "
+            "request gets 503 with Retry-After and the SDK retries it"
+        ),
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(run=run)
@@ -61,9 +95,16 @@ def run(args: argparse.Namespace) -> int:
     db_path = args.db or os.environ.get(_DB_ENV) or str(collector.DEFAULT_DB_PATH)
     api_key = args.api_key or os.environ.get(_KEY_ENV) or None
     port = collector.DEFAULT_PORT if args.port is None else args.port
-    max_body = args.max_body_bytes or collector.DEFAULT_MAX_BODY_BYTES
+    max_body = args.max_body_bytes
+    if max_body is None:
+        max_body = collector.DEFAULT_MAX_BODY_BYTES
+    budget = args.body_budget_bytes
+    if budget is None:
+        budget = collector.DEFAULT_BODY_BUDGET_BYTES
     try:
-        app = collector.create_app(db_path, api_key=api_key, max_body_bytes=max_body)
+        app = collector.create_app(
+            db_path, api_key=api_key, max_body_bytes=max_body, body_budget_bytes=budget
+        )
     except (collector.StoreError, ValueError) as exc:
         print(f"honeyhive serve: {exc}", file=sys.stderr)
         return 1

@@ -5,5 +5,7 @@ Modules that need only the standard library (the command line reads traces with 
 ``collector`` extra is not installed): :mod:`.records`, :mod:`.otlp_json`, :mod:`.payloads`,
 :mod:`.store`, :mod:`.tree`. Modules that need the extra: :mod:`.otlp_protobuf`
 (opentelemetry-proto), :mod:`.app` (Starlette) and :mod:`.server` (uvicorn); :mod:`.bodies`,
-:mod:`.auth` and :mod:`.hosts` are plain ASGI.
+:mod:`.auth`, :mod:`.hosts` and :mod:`.security_headers` are plain ASGI middleware;
+:mod:`.budget` (the byte budget for bodies in flight) and :mod:`.ingest` (the one worker that
+decompresses, parses and stores) are the write path's bounds.
 """

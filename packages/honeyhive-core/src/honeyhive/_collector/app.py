@@ -10,13 +10,15 @@ Ingest (what the SDK sends):
 Read (what the viewer and ``honeyhive traces`` use): ``GET /api/health``, ``/api/stats``,
 ``/api/sessions``, ``/api/sessions/{id}``, ``/api/traces/{id}`` (span summaries; ``?full=1`` for
 attributes, events and links too), ``/api/spans/{trace id}/{span id}``, ``/api/search?q=``; and
-``GET /`` for the viewer. Decoding and database work run in a worker thread, so the event loop
-keeps answering while a big batch is stored.
+``GET /`` for the viewer. Bodies are read under a budget shared by all requests, then
+decompressed, parsed and stored by one worker thread (see :mod:`.ingest`), so the event loop
+keeps answering while a big batch is stored; reads run in Starlette's thread pool.
 
 Errors: malformed bodies are 400 with a message, bodies over the limit 413, unsupported media
 types 415, a wrong or missing key 401 (see :mod:`.auth`), a ``Host`` that is not a loopback name
-403 (see :mod:`.hosts`), a database failure 503 (the SDK retries it). Nothing of a refused
-request is stored.
+or a request from another site 403 (see :mod:`.hosts`), a database failure or a spent body
+budget 503 with ``Retry-After`` (the SDK retries both). Nothing of a refused request is stored.
+Every response carries the headers of :mod:`.security_headers`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -39,23 +41,34 @@ from starlette.staticfiles import StaticFiles
 
 from honeyhive._collector import payloads
 from honeyhive._collector.auth import BearerAuth
-from honeyhive._collector.bodies import decode_content, read_body
+from honeyhive._collector.budget import BodyBudget
 from honeyhive._collector.hosts import LoopbackHostOnly
+from honeyhive._collector.ingest import Ingest
 from honeyhive._collector.otlp_json import decode_json
 from honeyhive._collector.otlp_protobuf import decode_protobuf
 from honeyhive._collector.records import PayloadError, SpanBatch
+from honeyhive._collector.security_headers import SecurityHeaders
 from honeyhive._collector.store import Store, StoreError
 from honeyhive._version import __version__
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "STATIC_DIR", "TRACE_PATHS", "build_app"]
+__all__ = [
+    "DEFAULT_BODY_BUDGET_BYTES",
+    "DEFAULT_MAX_BODY_BYTES",
+    "STATIC_DIR",
+    "TRACE_PATHS",
+    "build_app",
+]
 
 #: The largest request body accepted (after decompression), in bytes.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Request bodies held at once across all requests (received and decompressed), in bytes.
+DEFAULT_BODY_BUDGET_BYTES = 128 * 1024 * 1024
 TRACE_PATHS = ("/opentelemetry/v1/traces", "/v1/traces")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
 _JSON_TYPE = "application/json"
 _MAX_LIMIT = 1000
+_MAX_OFFSET = 2**63 - 1
 _GRPC_CODES = {400: 3, 401: 16, 413: 8, 415: 3, 503: 14}  # google.rpc.Code
 
 
@@ -81,13 +94,20 @@ def _rpc_status(code: int, message: str) -> bytes:
     return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+def _error(
+    request: Request, status: int, message: str, headers: Optional[dict[str, str]] = None
+) -> Response:
     if request.url.path in TRACE_PATHS:  # OTLP: a google.rpc.Status, in the request's encoding
         code = _GRPC_CODES.get(status, 2)
         if _media_type(request) in _PROTOBUF_TYPES:
-            return Response(_rpc_status(code, message), status, media_type="application/x-protobuf")
-        return JSONResponse({"code": code, "message": message}, status)
-    return JSONResponse({"error": message}, status)
+            return Response(
+                _rpc_status(code, message),
+                status,
+                headers=headers,
+                media_type="application/x-protobuf",
+            )
+        return JSONResponse({"code": code, "message": message}, status, headers=headers)
+    return JSONResponse({"error": message}, status, headers=headers)
 
 
 def _limit(request: Request, default: int = 50) -> int:
@@ -95,16 +115,19 @@ def _limit(request: Request, default: int = 50) -> int:
     try:
         value = int(raw) if raw else default
     except ValueError:
-        raise PayloadError(f"limit must be an integer, got {raw!r}") from None
+        raise PayloadError(f"limit must be an integer, got {raw!r:.60}") from None
     return max(1, min(value, _MAX_LIMIT))
 
 
 def _offset(request: Request) -> int:
     raw = request.query_params.get("offset", "")
     try:
-        return max(0, int(raw)) if raw else 0
+        value = max(0, int(raw)) if raw else 0
     except ValueError:
-        raise PayloadError(f"offset must be an integer, got {raw!r}") from None
+        raise PayloadError(f"offset must be an integer, got {raw!r:.60}") from None
+    if value > _MAX_OFFSET:  # SQLite's integers are 64-bit
+        raise PayloadError(f"offset must be at most {_MAX_OFFSET}, got {raw:.60}")
+    return value
 
 
 def _full(request: Request) -> bool:
@@ -116,27 +139,24 @@ def _json_text(text: str) -> Response:
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
 
 
 class _Collector:
-    """The routes, bound to one store and one body limit."""
+    """The routes, bound to one store and one write path."""
 
-    def __init__(self, store: Store, max_body_bytes: int) -> None:
+    def __init__(self, store: Store, ingest: Ingest) -> None:
         self.store = store
-        self.max_body_bytes = max_body_bytes
+        self.ingest = ingest
 
-    async def _body(self, request: Request) -> bytes:
-        body = await read_body(request.headers, request.receive, self.max_body_bytes)
-        encoding = request.headers.get("content-encoding", "")
-        if not encoding:
-            return body
-        return await run_in_threadpool(decode_content, encoding, body, self.max_body_bytes)
-
-    async def _json(self, request: Request) -> dict[str, Any]:
+    async def _json(self, request: Request, handle: Callable[[dict[str, Any]], T]) -> T:
+        """``handle`` the JSON object in the body (parsed in the ingest worker, not here)."""
         media = _media_type(request)
         if media != _JSON_TYPE:  # also when missing: a browser sends none on a simple request
             raise PayloadError(f"expected Content-Type application/json, got {media!r}", status=415)
-        return payloads.json_object(await self._body(request))
+        return await self.ingest.run(
+            request.headers, request.receive, lambda data: handle(payloads.json_object(data))
+        )
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -153,30 +173,37 @@ class _Collector:
                 "application/json",
                 status=415,
             )
-        data = await self._body(request)
-
-        def ingest() -> None:
-            self.store.add_spans(decode(data))
-
-        await run_in_threadpool(ingest)
+        await self.ingest.run(
+            request.headers, request.receive, lambda data: self.store.add_spans(decode(data))
+        )
         if decode is decode_protobuf:  # an empty ExportTraceServiceResponse
             return Response(b"", media_type="application/x-protobuf")
         return JSONResponse({})
 
     async def session_start(self, request: Request) -> Response:
-        start = payloads.parse_session_start(await self._json(request))
-        await run_in_threadpool(self.store.start_session, start)
-        return JSONResponse({"session_id": start.session_id})
+        def handle(doc: dict[str, Any]) -> str:
+            start = payloads.parse_session_start(doc)
+            self.store.start_session(start)
+            return start.session_id
+
+        return JSONResponse({"session_id": await self._json(request, handle)})
 
     async def events(self, request: Request) -> Response:
-        doc = await self._json(request)
         if request.method == "PUT":
-            update = payloads.parse_update(doc)
-            await run_in_threadpool(self.store.add_update, update)
+
+            def update(doc: dict[str, Any]) -> None:
+                self.store.add_update(payloads.parse_update(doc))
+
+            await self._json(request, update)
             return JSONResponse({"success": True})
-        event = payloads.parse_event(doc, time.time_ns())
-        await run_in_threadpool(self.store.add_event, event)
-        return JSONResponse({"success": True, "event_id": event.event_id})
+        received = time.time_ns()
+
+        def create(doc: dict[str, Any]) -> str:
+            event = payloads.parse_event(doc, received)
+            self.store.add_event(event)
+            return event.event_id
+
+        return JSONResponse({"success": True, "event_id": await self._json(request, create)})
 
     # -- read --------------------------------------------------------------------------------
 
@@ -188,6 +215,8 @@ class _Collector:
                 "collector": "honeyhive",
                 "version": __version__,
                 "database": str(self.store.path.resolve()),
+                # Requests refused with 503 because the body budget was spent (clients retry).
+                "refused_busy": self.ingest.budget.refused,
             }
         )
 
@@ -240,7 +269,7 @@ def _guard(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except PayloadError as exc:
-            return _error(request, exc.status, exc.message)
+            return _error(request, exc.status, exc.message, exc.headers)
         except (StoreError, sqlite3.Error) as exc:
             return _error(request, 503, f"the collector could not use its database: {exc}")
 
@@ -253,12 +282,19 @@ def build_app(
     *,
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
 ) -> Starlette:
     """The collector app, with its database opened (errors surface here, not at startup)."""
+    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
+        raise ValueError(f"max_body_bytes must be an integer, got {max_body_bytes!r}")
     if max_body_bytes < 1:
-        raise ValueError("max_body_bytes must be positive")
+        raise ValueError(f"max_body_bytes must be a positive number of bytes, got {max_body_bytes}")
+    if isinstance(body_budget_bytes, bool) or not isinstance(body_budget_bytes, int):
+        raise ValueError(f"body_budget_bytes must be an integer, got {body_budget_bytes!r}")
+    budget = BodyBudget(body_budget_bytes)
     store = Store(db_path)
-    collector = _Collector(store, max_body_bytes)
+    ingest = Ingest(max_body_bytes, budget)
+    collector = _Collector(store, ingest)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -266,6 +302,7 @@ def build_app(
         try:
             yield
         finally:
+            ingest.close()
             store.close()
 
     routes = [
@@ -282,10 +319,14 @@ def build_app(
         Route("/", collector.viewer, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    middleware = [Middleware(LoopbackHostOnly, max_body_bytes=max_body_bytes)]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(LoopbackHostOnly, max_body_bytes=max_body_bytes),
+    ]
     if api_key:
         middleware.append(Middleware(BearerAuth, api_key=api_key, max_body_bytes=max_body_bytes))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.store = store
     app.state.max_body_bytes = max_body_bytes
+    app.state.budget = budget
     return app

@@ -21,6 +21,7 @@ from honeyhive._collector.records import (
     finite,
     hint_from,
     span_facts,
+    time_ns,
 )
 
 __all__ = ["decode_json"]
@@ -78,10 +79,7 @@ def _int(value: Any, what: str) -> int:
 def _time(value: Any, what: str) -> int:
     if value is None:
         return 0
-    number = _int(value, what)
-    if not 0 <= number < 2**64:
-        raise PayloadError(f"{what} is out of range")
-    return number
+    return time_ns(_int(value, what), what)
 
 
 def _enum(value: Any, names: Mapping[str, int], what: str) -> int:

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from honeyhive._collector.records import (
+    MAX_TIME_NS,
     PayloadError,
     SpanBatch,
     SpanRow,
@@ -23,12 +24,14 @@ from honeyhive._collector.records import (
     finite,
     hint_from,
     span_facts,
+    time_ns,
 )
 
 __all__ = ["decode_protobuf"]
 
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
+_LAST_TIME = MAX_TIME_NS
 
 
 def _value(value: AnyValue, kind: Optional[str]) -> Any:
@@ -74,6 +77,11 @@ def _parent(raw: bytes) -> Optional[str]:
     return raw.hex()
 
 
+def _time(value: int, what: str) -> int:
+    # fixed64 on the wire: anything from 2**63 on does not fit the database's integers.
+    return value if value <= _LAST_TIME else time_ns(value, what)
+
+
 def decode_protobuf(data: bytes) -> SpanBatch:
     """Decode and validate a protobuf trace export request."""
     try:
@@ -95,7 +103,7 @@ def decode_protobuf(data: bytes) -> SpanBatch:
                 events = [
                     {
                         "name": event.name,
-                        "time_ns": event.time_unix_nano,
+                        "time_ns": _time(event.time_unix_nano, "event time"),
                         "attributes": _attributes(event.attributes),
                     }
                     for event in span.events
@@ -118,8 +126,8 @@ def decode_protobuf(data: bytes) -> SpanBatch:
                         session_id,
                         span.name,
                         span.kind,
-                        span.start_time_unix_nano,
-                        span.end_time_unix_nano,
+                        _time(span.start_time_unix_nano, "start time"),
+                        _time(span.end_time_unix_nano, "end time"),
                         status.code,
                         status.message,
                         event_type,

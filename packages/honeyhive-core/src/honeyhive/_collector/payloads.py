@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from honeyhive._collector.records import MAX_ID_LENGTH, PayloadError, dumps
+from honeyhive._collector.records import MAX_ID_LENGTH, MAX_TIME_NS, PayloadError, dumps, time_ns
 
 __all__ = [
     "UPDATE_FIELDS",
@@ -68,7 +68,7 @@ class EventUpdate:
 def json_object(data: bytes) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what is wrong."""
     try:
-        doc = json.loads(data, parse_constant=_no_constant)
+        doc = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise PayloadError("malformed JSON: nested too deeply") from None
     except ValueError as exc:
@@ -84,6 +84,13 @@ def json_object(data: bytes) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: valid JSON text, but no number JSON can give back
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
 
 
 def _id(value: Any, what: str) -> Optional[str]:
@@ -112,14 +119,28 @@ def _json_field(value: Any, what: str) -> Optional[str]:
     return dumps(value)
 
 
+_MAX_MILLIS = MAX_TIME_NS / 1e6
+
+
 def _millis(value: Any, what: str) -> Optional[float]:
+    """A number of milliseconds from 0 to year 2262 (what the database's nanoseconds hold)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PayloadError(f"{what} must be a number of milliseconds")
-    if value < 0:
+    try:
+        millis = float(value)  # an int beyond a float's range raises OverflowError
+    except OverflowError:
+        millis = math.inf
+    if not math.isfinite(millis) or millis > _MAX_MILLIS:
+        raise PayloadError(f"{what} is out of range (at most {_MAX_MILLIS:.0f} ms, year 2262)")
+    if millis < 0:
         raise PayloadError(f"{what} must not be negative")
-    return float(value)
+    return millis
+
+
+def _nanos(millis: float) -> int:
+    return int(millis * 1e6)
 
 
 def parse_session_start(doc: dict[str, Any]) -> SessionStart:
@@ -145,11 +166,14 @@ def parse_event(doc: dict[str, Any], received_ns: int) -> EventRecord:
     start_ms = _millis(event.get("start_time"), "event.start_time")
     end_ms = _millis(event.get("end_time"), "event.end_time")
     if start_ms is not None:
-        start_ns = int(start_ms * 1e6)
-        end_ns = int(end_ms * 1e6) if end_ms is not None else start_ns + int(duration * 1e6)
+        start_ns = _nanos(start_ms)
+        end_ns = _nanos(end_ms) if end_ms is not None else start_ns + _nanos(duration)
     else:
-        end_ns = int(end_ms * 1e6) if end_ms is not None else received_ns
-        start_ns = end_ns - int(duration * 1e6)
+        end_ns = _nanos(end_ms) if end_ms is not None else received_ns
+        start_ns = end_ns - _nanos(duration)
+    # Each field is in range; what they add up to (start + duration, end - duration) may not be.
+    time_ns(start_ns, "event.start_time (end_time - duration)")
+    time_ns(end_ns, "event.end_time (start_time + duration)")
     error = event.get("error")
     name = _text(event.get("event_name"), "event.event_name")
     return EventRecord(

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Optional
 
 __all__ = [
     "MAX_ID_LENGTH",
+    "MAX_TIME_NS",
     "PayloadError",
     "SESSION_ID_KEYS",
     "SessionHint",
@@ -25,10 +26,13 @@ __all__ = [
     "finite",
     "hint_from",
     "span_facts",
+    "time_ns",
 ]
 
 #: Session and event ids longer than this are refused (they are keys, not payloads).
 MAX_ID_LENGTH = 256
+#: The latest time the database can hold (SQLite integers are signed 64-bit): 2262-04-11.
+MAX_TIME_NS = 2**63 - 1
 
 #: Span attributes naming the span's session, first match wins.
 SESSION_ID_KEYS = (
@@ -65,12 +69,23 @@ _OPENINFERENCE_TYPES = {
 
 
 class PayloadError(Exception):
-    """A request the collector refuses; ``status`` is the HTTP status to answer with."""
+    """A request the collector refuses; ``status`` is the HTTP status to answer with, and
+    ``headers`` go with the answer (``Retry-After`` on a 503)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, headers: Optional[Mapping[str, str]] = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.headers = dict(headers or {})
+
+
+def time_ns(value: int, what: str) -> int:
+    """``value`` if it is a time the database can store (0 to :data:`MAX_TIME_NS`), else a 400."""
+    if not 0 <= value <= MAX_TIME_NS:
+        raise PayloadError(f"{what} {value} is out of range (0 to {MAX_TIME_NS} ns, year 2262)")
+    return value
 
 
 class SpanRow(NamedTuple):

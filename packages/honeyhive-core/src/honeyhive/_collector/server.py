@@ -15,13 +15,22 @@ import time
 import uvicorn
 from starlette.applications import Starlette
 
-__all__ = ["HOST", "BackgroundServer", "bind", "run"]
+__all__ = ["HOST", "BackgroundServer", "bind", "check_port", "run"]
 
 HOST = "127.0.0.1"
 
 
+def check_port(port: object) -> int:
+    """``port`` if it is a TCP port number (0 to 65535; 0: any free port), else ValueError."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be a number from 0 to 65535 (0: any free port), got {port!r}")
+    return port
+
+
 def bind(port: int, host: str = HOST) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (``port=0``: any free port)."""
+    """A listening TCP socket on ``host:port`` (``port=0``: any free port); ValueError for a
+    port number that cannot exist, OSError when the port is taken."""
+    check_port(port)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

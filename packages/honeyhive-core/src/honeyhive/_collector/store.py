@@ -158,6 +158,34 @@ class StoreError(Exception):
     """The database cannot be opened or used (a message for a person, not a traceback)."""
 
 
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` (and missing parents) readable by this user only; an existing folder
+    is left as it is (it may be the project's, or /tmp)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(created, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable and writable by this user only (SQLite gives its -wal
+    and -shm files the database file's mode); an existing file is left as it is."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def _tighten(path: Path) -> None:
+    """A collector database an older version made readable by others: this user's only."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def _now_ns() -> int:
     return time.time_ns()
 
@@ -218,9 +246,10 @@ class Store:
                 raise
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(self.path.parent)
+            _private_file(self.path)
         except OSError as exc:
-            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+            raise StoreError(f"cannot create {exc.filename or self.path}: {exc.strerror}") from None
         self._writer = self._connect()
         try:
             self._writer.execute("PRAGMA journal_mode=WAL")
@@ -239,6 +268,10 @@ class Store:
                     (str(SCHEMA_VERSION),),
                 )
             self._check_schema(self._writer)
+            _tighten(self.path)
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot make {exc.filename} private: {exc.strerror}") from None
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self.path} is not a usable collector database: {exc}") from None

@@ -30,10 +30,15 @@ except ImportError as _missing:  # pragma: no cover - exercised without the extr
     ) from _missing
 
 from honeyhive._collector import server as _server
-from honeyhive._collector.app import DEFAULT_MAX_BODY_BYTES, build_app
+from honeyhive._collector.app import (
+    DEFAULT_BODY_BUDGET_BYTES,
+    DEFAULT_MAX_BODY_BYTES,
+    build_app,
+)
 from honeyhive._collector.store import DEFAULT_DB_PATH, StoreError
 
 __all__ = [
+    "DEFAULT_BODY_BUDGET_BYTES",
     "DEFAULT_DB_PATH",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_PORT",
@@ -55,15 +60,23 @@ def create_app(
     *,
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
 ) -> starlette.applications.Starlette:
     """The collector as an ASGI application, storing into the SQLite file ``db_path``.
 
     ``api_key``: when set, every request except the viewer's page needs
     ``Authorization: Bearer <api_key>`` (401 otherwise). ``max_body_bytes``: larger request
-    bodies (after decompression) are refused with 413. Raises :class:`StoreError` when the
-    database cannot be opened.
+    bodies (after decompression) are refused with 413. ``body_budget_bytes``: request bodies
+    held at once across all requests; past it a request is refused with 503 and
+    ``Retry-After`` (a request alone always fits). Raises :class:`StoreError` when the
+    database cannot be opened, ``ValueError`` for a limit that is not a positive integer.
     """
-    return build_app(db_path, api_key=api_key, max_body_bytes=max_body_bytes)
+    return build_app(
+        db_path,
+        api_key=api_key,
+        max_body_bytes=max_body_bytes,
+        body_budget_bytes=body_budget_bytes,
+    )
 
 
 def serve(
@@ -72,15 +85,22 @@ def serve(
     *,
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
     access_log: bool = False,
     on_listening: Optional[Callable[[str], None]] = None,
 ) -> None:
     """Serve the collector on ``127.0.0.1:port`` until Ctrl-C or SIGTERM (blocks).
 
-    ``port=0`` picks a free port. ``on_listening(url)`` is called once the socket listens,
-    before the first request is handled.
+    ``port=0`` picks a free port (``ValueError`` outside 0-65535). ``on_listening(url)`` is
+    called once the socket listens, before the first request is handled.
     """
-    app = create_app(db_path, api_key=api_key, max_body_bytes=max_body_bytes)
+    _server.check_port(port)
+    app = create_app(
+        db_path,
+        api_key=api_key,
+        max_body_bytes=max_body_bytes,
+        body_budget_bytes=body_budget_bytes,
+    )
     sock = _server.bind(port)
     host, bound = sock.getsockname()[:2]
     if on_listening is not None:
@@ -121,9 +141,16 @@ def start(
     *,
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
 ) -> RunningCollector:
     """Start the collector in a background thread of this process and return once it serves."""
-    app = create_app(db_path, api_key=api_key, max_body_bytes=max_body_bytes)
+    _server.check_port(port)
+    app = create_app(
+        db_path,
+        api_key=api_key,
+        max_body_bytes=max_body_bytes,
+        body_budget_bytes=body_budget_bytes,
+    )
     background = _server.BackgroundServer(app, _server.bind(port))
     background.start()
     return RunningCollector(background)
