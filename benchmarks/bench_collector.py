@@ -578,11 +578,18 @@ def _large_otlp_json(megabytes: float) -> bytes:
 
 
 def _peak_rss(pid: int) -> int:
+    """Peak resident memory of ``pid`` plus that of its children (the collector parses big
+    bodies in a child process), read before they exit."""
+    total = 0
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
+                total += int(line.split()[1]) * 1024
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            for child in children.read().split():
+                total += _peak_rss(int(child))
+    return total
 
 
 def _memory(

@@ -11,6 +11,7 @@ __all__ = ["register"]
 
 _DB_ENV = "HH_COLLECTOR_DB"
 _KEY_ENV = "HH_COLLECTOR_API_KEY"
+_PRICES_ENV = "HH_COLLECTOR_PRICES"
 
 
 def _port(text: str) -> int:
@@ -77,6 +78,15 @@ def register(commands: Any) -> None:
             "request gets 503 with Retry-After and the SDK retries it"
         ),
     )
+    parser.add_argument(
+        "--prices",
+        default=None,
+        metavar="FILE",
+        help=(
+            "JSON file of model prices, USD per million tokens: "
+            '{"my-model": {"input": 0.3, "output": 1.2}} (default: $' + _PRICES_ENV + ")"
+        ),
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.set_defaults(run=run)
 
@@ -101,9 +111,15 @@ def run(args: argparse.Namespace) -> int:
     budget = args.body_budget_bytes
     if budget is None:
         budget = collector.DEFAULT_BODY_BUDGET_BYTES
+    prices_file = args.prices or os.environ.get(_PRICES_ENV) or None
     try:
+        prices = collector.load_prices(prices_file) if prices_file else None
         app = collector.create_app(
-            db_path, api_key=api_key, max_body_bytes=max_body, body_budget_bytes=budget
+            db_path,
+            api_key=api_key,
+            max_body_bytes=max_body,
+            body_budget_bytes=budget,
+            prices=prices,
         )
     except (collector.StoreError, ValueError) as exc:
         print(f"honeyhive serve: {exc}", file=sys.stderr)
@@ -124,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     counts = f"{_plural(stats['sessions'], 'session')}, {_plural(stats['spans'], 'span')}"
     print(f"  database  {os.path.abspath(db_path)} ({counts})")
     print(f"  send to   HH_API_URL={url}")
+    if prices_file:
+        print(f"  prices    {os.path.abspath(prices_file)} ({_plural(len(prices or {}), 'model')})")
     if api_key:
         print("  auth      Bearer key required (the key given with --api-key or $" + _KEY_ENV + ")")
     else:

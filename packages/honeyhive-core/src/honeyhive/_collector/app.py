@@ -23,13 +23,15 @@ Every response carries the headers of :mod:`.security_headers`.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar, Union
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -46,7 +48,9 @@ from honeyhive._collector.hosts import LoopbackHostOnly
 from honeyhive._collector.ingest import Ingest
 from honeyhive._collector.otlp_json import decode_json
 from honeyhive._collector.otlp_protobuf import decode_protobuf
+from honeyhive._collector.prices import PriceTable
 from honeyhive._collector.records import PayloadError, SpanBatch
+from honeyhive._collector.search import SpanFilter
 from honeyhive._collector.security_headers import SecurityHeaders
 from honeyhive._collector.store import Store, StoreError
 from honeyhive._version import __version__
@@ -130,6 +134,23 @@ def _offset(request: Request) -> int:
     return value
 
 
+def _span_filter(request: Request) -> SpanFilter:
+    params = request.query_params
+    raw = params.get("min_ms", "").strip()
+    try:
+        min_ms = float(raw) if raw else None
+    except ValueError:
+        raise PayloadError(f"min_ms must be a number of milliseconds, got {raw!r:.60}") from None
+    if min_ms is not None and not 0 <= min_ms <= 1e12:
+        raise PayloadError(f"min_ms must be from 0 to 1e12 milliseconds, got {raw:.60}")
+    return SpanFilter(
+        errors_only=params.get("errors", "") in ("1", "true", "yes"),
+        event_type=params.get("type") or None,
+        model=params.get("model") or None,
+        min_duration_ms=min_ms,
+    )
+
+
 def _full(request: Request) -> bool:
     return request.query_params.get("full", "") in ("1", "true", "yes")
 
@@ -139,6 +160,7 @@ def _json_text(text: str) -> Response:
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+P = TypeVar("P")
 T = TypeVar("T")
 
 
@@ -148,14 +170,22 @@ class _Collector:
     def __init__(self, store: Store, ingest: Ingest) -> None:
         self.store = store
         self.ingest = ingest
+        self.boot = uuid.uuid4().hex[:8]
+        self.writes = 0  # stored requests since start (written by the ingest worker only)
 
-    async def _json(self, request: Request, handle: Callable[[dict[str, Any]], T]) -> T:
-        """``handle`` the JSON object in the body (parsed in the ingest worker, not here)."""
+    def _stored(self, result: T) -> T:
+        self.writes += 1
+        return result
+
+    async def _json(
+        self, request: Request, parse: Callable[[bytes], P], store: Callable[[P], T]
+    ) -> T:
+        """``parse`` the JSON body and ``store`` the result (in the ingest worker, not here)."""
         media = _media_type(request)
         if media != _JSON_TYPE:  # also when missing: a browser sends none on a simple request
             raise PayloadError(f"expected Content-Type application/json, got {media!r}", status=415)
         return await self.ingest.run(
-            request.headers, request.receive, lambda data: handle(payloads.json_object(data))
+            request.headers, request.receive, parse, lambda parsed: self._stored(store(parsed))
         )
 
     # -- ingest ------------------------------------------------------------------------------
@@ -174,36 +204,35 @@ class _Collector:
                 status=415,
             )
         await self.ingest.run(
-            request.headers, request.receive, lambda data: self.store.add_spans(decode(data))
+            request.headers,
+            request.receive,
+            decode,
+            lambda batch: self._stored(self.store.add_spans(batch)),
         )
         if decode is decode_protobuf:  # an empty ExportTraceServiceResponse
             return Response(b"", media_type="application/x-protobuf")
         return JSONResponse({})
 
     async def session_start(self, request: Request) -> Response:
-        def handle(doc: dict[str, Any]) -> str:
-            start = payloads.parse_session_start(doc)
+        def store(start: payloads.SessionStart) -> str:
             self.store.start_session(start)
             return start.session_id
 
-        return JSONResponse({"session_id": await self._json(request, handle)})
+        session_id = await self._json(request, payloads.session_start_body, store)
+        return JSONResponse({"session_id": session_id})
 
     async def events(self, request: Request) -> Response:
         if request.method == "PUT":
-
-            def update(doc: dict[str, Any]) -> None:
-                self.store.add_update(payloads.parse_update(doc))
-
-            await self._json(request, update)
+            await self._json(request, payloads.update_body, self.store.add_update)
             return JSONResponse({"success": True})
-        received = time.time_ns()
 
-        def create(doc: dict[str, Any]) -> str:
-            event = payloads.parse_event(doc, received)
+        def store(event: payloads.EventRecord) -> str:
             self.store.add_event(event)
             return event.event_id
 
-        return JSONResponse({"success": True, "event_id": await self._json(request, create)})
+        parse = functools.partial(payloads.event_body, time.time_ns())
+        event_id = await self._json(request, parse, store)
+        return JSONResponse({"success": True, "event_id": event_id})
 
     # -- read --------------------------------------------------------------------------------
 
@@ -254,8 +283,19 @@ class _Collector:
 
     async def search(self, request: Request) -> Response:
         query = request.query_params.get("q", "")
-        found = await run_in_threadpool(self.store.search, query, _limit(request, 20))
+        filters, limit = _span_filter(request), _limit(request, 50)
+        found = await run_in_threadpool(self.store.search, query, limit, filters)
         return JSONResponse(found)
+
+    async def changes(self, request: Request) -> Response:
+        """What the viewer polls to refresh while data arrives: no database work at all."""
+        del request
+        return JSONResponse({"version": f"{self.boot}-{self.writes}"})
+
+    async def prices(self, request: Request) -> Response:
+        """The price table in force: USD per million tokens, input and output."""
+        del request
+        return JSONResponse(self.store.prices.as_dict())
 
     async def viewer(self, request: Request) -> Response:
         del request
@@ -283,6 +323,7 @@ def build_app(
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
+    prices: Optional[Mapping[str, tuple[float, float]]] = None,
 ) -> Starlette:
     """The collector app, with its database opened (errors surface here, not at startup)."""
     if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
@@ -292,7 +333,7 @@ def build_app(
     if isinstance(body_budget_bytes, bool) or not isinstance(body_budget_bytes, int):
         raise ValueError(f"body_budget_bytes must be an integer, got {body_budget_bytes!r}")
     budget = BodyBudget(body_budget_bytes)
-    store = Store(db_path)
+    store = Store(db_path, prices=PriceTable(prices))
     ingest = Ingest(max_body_bytes, budget)
     collector = _Collector(store, ingest)
 
@@ -316,6 +357,8 @@ def build_app(
         Route("/api/traces/{trace_id}", _guard(collector.trace), methods=["GET"]),
         Route("/api/spans/{trace_id}/{span_id}", _guard(collector.span), methods=["GET"]),
         Route("/api/search", _guard(collector.search), methods=["GET"]),
+        Route("/api/changes", _guard(collector.changes), methods=["GET"]),
+        Route("/api/prices", _guard(collector.prices), methods=["GET"]),
         Route("/", collector.viewer, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

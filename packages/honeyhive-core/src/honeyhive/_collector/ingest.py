@@ -18,26 +18,35 @@ from typing import Any, Callable, TypeVar
 
 from honeyhive._collector.bodies import decode_content, read_body
 from honeyhive._collector.budget import BodyBudget, Claim
+from honeyhive._collector.child import ChildParser
 
 __all__ = ["Ingest"]
 
+P = TypeVar("P")
 T = TypeVar("T")
 Receive = Callable[[], Awaitable[Any]]
 
 
 class Ingest:
-    """Read a request's body under the budget, then run ``work(body)`` in the worker thread."""
+    """Read a request's body under the budget, then parse and store it in the worker thread
+    (a big body is parsed in the child process, see :mod:`.child`)."""
 
     def __init__(self, max_body_bytes: int, budget: BodyBudget) -> None:
         self.max_body_bytes = max_body_bytes
         self.budget = budget
+        self.parser = ChildParser()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="honeyhive-ingest")
 
     async def run(
-        self, headers: Mapping[str, str], receive: Receive, work: Callable[[bytes], T]
+        self,
+        headers: Mapping[str, str],
+        receive: Receive,
+        parse: Callable[[bytes], P],
+        store: Callable[[P], T],
     ) -> T:
-        """``work`` gets the body decompressed (``Content-Encoding``); its result is returned,
-        its exception raised here."""
+        """``parse`` gets the body decompressed (``Content-Encoding``) and must be picklable;
+        ``store`` gets what it returned. Returns what ``store`` returns; raises what either
+        raised."""
         claim = self.budget.claim()
         try:
             body = await read_body(headers, receive, self.max_body_bytes, claim)
@@ -49,16 +58,26 @@ class Ingest:
         del body
         # The job owns the claim from here: a client that goes away does not free the bytes the
         # worker still holds.
-        future = self._worker.submit(self._job, held, encoding, claim, work)
+        future = self._worker.submit(self._job, held, encoding, claim, parse, store)
         return await asyncio.wrap_future(future)
 
-    def _job(self, held: list[bytes], encoding: str, claim: Claim, work: Callable[[bytes], T]) -> T:
+    def _job(
+        self,
+        held: list[bytes],
+        encoding: str,
+        claim: Claim,
+        parse: Callable[[bytes], P],
+        store: Callable[[P], T],
+    ) -> T:
         with claim:
             data = held.pop()
             if encoding:
                 data = decode_content(encoding, data, self.max_body_bytes, claim)
-            return work(data)
+            parsed = self.parser.parse(parse, data)
+            del data
+            return store(parsed)
 
     def close(self) -> None:
-        """Finish the requests in hand, then stop the worker."""
+        """Finish the requests in hand, then stop the worker and the child parser."""
         self._worker.shutdown(wait=True)
+        self.parser.close()

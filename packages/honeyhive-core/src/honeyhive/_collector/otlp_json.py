@@ -13,14 +13,15 @@ import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from honeyhive._collector.normalize import span_facts
 from honeyhive._collector.records import (
     PayloadError,
     SpanBatch,
     SpanRow,
     dumps,
+    failure,
     finite,
     hint_from,
-    span_facts,
     time_ns,
 )
 
@@ -201,7 +202,8 @@ def _span(raw: Any, resource: str, scope: str, batch: SpanBatch) -> None:
     message = message if isinstance(message, str) else ""
     status_code = _enum(status.get("code"), _STATUS, "status code")
     events = _events(span.get("events"))
-    event_type, error = span_facts(attributes, status_code, message, events)
+    facts = span_facts(attributes)
+    batch.texts.append((facts.input_text, facts.output_text))
     batch.rows.append(
         SpanRow(
             trace_id=_hex_id(_get(span, "traceId", "trace_id"), 16, "traceId") or "",
@@ -216,13 +218,17 @@ def _span(raw: Any, resource: str, scope: str, batch: SpanBatch) -> None:
             end_ns=_time(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "end time"),
             status_code=status_code,
             status_message=message,
-            event_type=event_type,
-            error=error,
+            event_type=facts.event_type,
+            error=failure(attributes, status_code, message, events),
             attributes=dumps(attributes),
             events=dumps(events),
             links=dumps(_links(span.get("links"))),
             resource=resource,
             scope=scope,
+            model=facts.model,
+            prompt_tokens=facts.prompt_tokens,
+            completion_tokens=facts.completion_tokens,
+            total_tokens=facts.total_tokens,
         )
     )
 

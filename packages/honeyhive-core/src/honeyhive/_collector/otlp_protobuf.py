@@ -15,15 +15,16 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from honeyhive._collector.normalize import span_facts
 from honeyhive._collector.records import (
     MAX_TIME_NS,
     PayloadError,
     SpanBatch,
     SpanRow,
     dumps,
+    failure,
     finite,
     hint_from,
-    span_facts,
     time_ns,
 )
 
@@ -89,7 +90,7 @@ def decode_protobuf(data: bytes) -> SpanBatch:
     except (DecodeError, ValueError, RecursionError) as exc:
         raise PayloadError(f"malformed protobuf ExportTraceServiceRequest: {exc}") from None
     batch = SpanBatch()
-    rows, sessions = batch.rows, batch.sessions
+    rows, sessions, texts = batch.rows, batch.sessions, batch.texts
     append = rows.append
     for resource_spans in request.resource_spans:
         resource = dumps(_attributes(resource_spans.resource.attributes))
@@ -117,7 +118,8 @@ def decode_protobuf(data: bytes) -> SpanBatch:
                     for link in span.links
                 ]
                 status = span.status
-                event_type, error = span_facts(attributes, status.code, status.message, events)
+                facts = span_facts(attributes)
+                texts.append((facts.input_text, facts.output_text))
                 append(
                     SpanRow(
                         _id(span.trace_id, 16, "trace_id"),
@@ -130,13 +132,17 @@ def decode_protobuf(data: bytes) -> SpanBatch:
                         _time(span.end_time_unix_nano, "end time"),
                         status.code,
                         status.message,
-                        event_type,
-                        error,
+                        facts.event_type,
+                        failure(attributes, status.code, status.message, events),
                         dumps(attributes),
                         dumps(events) if events else "[]",
                         dumps(links) if links else "[]",
                         resource,
                         scope,
+                        facts.model,
+                        facts.prompt_tokens,
+                        facts.completion_tokens,
+                        facts.total_tokens,
                     )
                 )
     return batch

@@ -26,10 +26,13 @@ __all__ = [
     "EventRecord",
     "EventUpdate",
     "SessionStart",
+    "event_body",
     "json_object",
     "parse_event",
     "parse_session_start",
     "parse_update",
+    "session_start_body",
+    "update_body",
 ]
 
 #: The fields of an update that are merged into the session or event it names.
@@ -197,3 +200,18 @@ def parse_update(doc: dict[str, Any]) -> EventUpdate:
         _json_field(doc.get(name), name)
     body = {key: value for key, value in doc.items() if key != "event_id" and value is not None}
     return EventUpdate(target_id=target, body=dumps(body))
+
+
+# Whole bodies to records: module-level, so that the child parser can run them (see .child).
+
+
+def session_start_body(data: bytes) -> SessionStart:
+    return parse_session_start(json_object(data))
+
+
+def event_body(received_ns: int, data: bytes) -> EventRecord:
+    return parse_event(json_object(data), received_ns)
+
+
+def update_body(data: bytes) -> EventUpdate:
+    return parse_update(json_object(data))

@@ -1,8 +1,9 @@
 """What the collector stores, as plain rows, and the errors a request can be refused with.
 
 Both OTLP decoders (protobuf and JSON) produce the same :class:`SpanBatch`: one
-:class:`SpanRow` per span, its attributes, events and links already JSON text, ready for
-``executemany``; and, per session the batch names, what the spans say about it
+:class:`SpanRow` per span, its attributes, events and links already JSON text, its event type,
+model and token counts found by :mod:`.normalize`, ready for ``executemany``; the text search
+indexes for each; and, per session the batch names, what the spans say about it
 (:class:`SessionHint`), so that a session the collector has not seen can be created from them.
 """
 
@@ -23,9 +24,9 @@ __all__ = [
     "SpanBatch",
     "SpanRow",
     "dumps",
+    "failure",
     "finite",
     "hint_from",
-    "span_facts",
     "time_ns",
 ]
 
@@ -43,29 +44,6 @@ SESSION_ID_KEYS = (
 _PROJECT_KEYS = ("honeyhive.project", "traceloop.association.properties.project")
 _SOURCE_KEYS = ("honeyhive.source", "traceloop.association.properties.source")
 _NAME_KEYS = ("honeyhive.session_name",)
-_EVENT_TYPE_KEYS = ("honeyhive_event_type", "honeyhive.event_type")
-# How the HoneyHive backend types spans from the GenAI and OpenInference conventions.
-_GEN_AI_TYPES = {
-    "chat": "model",
-    "text_completion": "model",
-    "generate_content": "model",
-    "embeddings": "model",
-    "invoke_agent": "chain",
-    "create_agent": "chain",
-    "invoke_workflow": "chain",
-    "execute_tool": "tool",
-    "retrieval": "tool",
-}
-_OPENINFERENCE_TYPES = {
-    "LLM": "model",
-    "CHAIN": "chain",
-    "AGENT": "chain",
-    "TOOL": "tool",
-    "RETRIEVER": "tool",
-    "EMBEDDING": "tool",
-    "RERANKER": "tool",
-    "GUARDRAIL": "tool",
-}
 
 
 class PayloadError(Exception):
@@ -79,6 +57,9 @@ class PayloadError(Exception):
         self.message = message
         self.status = status
         self.headers = dict(headers or {})
+
+    def __reduce__(self) -> Any:  # the child parser sends it back whole
+        return (PayloadError, (self.message, self.status, self.headers))
 
 
 def time_ns(value: int, what: str) -> int:
@@ -101,13 +82,17 @@ class SpanRow(NamedTuple):
     end_ns: int
     status_code: int  # 0 unset, 1 ok, 2 error (OTLP's numbering)
     status_message: str
-    event_type: Optional[str]  # model, tool, chain (see :func:`span_facts`)
+    event_type: Optional[str]  # model, tool, chain (see .normalize)
     error: Optional[str]  # why the span failed, when its status is ERROR
     attributes: str  # JSON object
     events: str  # JSON list of {"name", "time_ns", "attributes"}
     links: str  # JSON list of {"trace_id", "span_id", "attributes"}
     resource: str  # JSON object of resource attributes
     scope: str  # JSON object {"name", "version"}
+    model: Optional[str]  # the LLM it called (see .normalize)
+    prompt_tokens: Optional[int]
+    completion_tokens: Optional[int]
+    total_tokens: Optional[int]
 
 
 @dataclass(frozen=True)
@@ -125,6 +110,8 @@ class SpanBatch:
 
     rows: list[SpanRow] = field(default_factory=list)
     sessions: dict[str, SessionHint] = field(default_factory=dict)
+    #: Per row: the text search indexes, (input, output).
+    texts: list[tuple[str, str]] = field(default_factory=list)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -165,37 +152,24 @@ def hint_from(attributes: Mapping[str, Any]) -> tuple[Optional[str], Optional[Se
     return session_id, hint
 
 
-def span_facts(
+def failure(
     attributes: Mapping[str, Any],
     status_code: int,
     status_message: str,
     events: Sequence[Mapping[str, Any]],
-) -> tuple[Optional[str], Optional[str]]:
-    """A span's event type (model, tool, chain, or None) and, if it failed, why."""
-    event_type: Optional[str] = None
-    for key in _EVENT_TYPE_KEYS:
-        value = attributes.get(key)
-        if isinstance(value, str) and value:
-            event_type = value[:32]
-            break
-    else:
-        operation = attributes.get("gen_ai.operation.name")
-        kind = attributes.get("openinference.span.kind")
-        if isinstance(operation, str) and operation in _GEN_AI_TYPES:
-            event_type = _GEN_AI_TYPES[operation]
-        elif isinstance(kind, str) and kind in _OPENINFERENCE_TYPES:
-            event_type = _OPENINFERENCE_TYPES[kind]
+) -> Optional[str]:
+    """Why a span failed (None when its status is not ERROR)."""
     if status_code != 2:
-        return event_type, None
+        return None
     if status_message:
-        return event_type, status_message[:2000]
+        return status_message[:2000]
     recorded = attributes.get("honeyhive_error")
     if isinstance(recorded, str) and recorded:
-        return event_type, recorded[:2000]
+        return recorded[:2000]
     for event in events:
         if event.get("name") == "exception":
             details = event.get("attributes") or {}
             kind, message = details.get("exception.type"), details.get("exception.message")
             text = ": ".join(str(part) for part in (kind, message) if part)
-            return event_type, (text or "exception")[:2000]
-    return event_type, "error"
+            return (text or "exception")[:2000]
+    return "error"

@@ -30,82 +30,37 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from honeyhive._collector.normalize import llm_view
 from honeyhive._collector.payloads import UPDATE_FIELDS, EventRecord, EventUpdate, SessionStart
+from honeyhive._collector.prices import PriceTable
 from honeyhive._collector.records import SessionHint, SpanBatch, SpanRow, dumps
+from honeyhive._collector.schema import (
+    SCHEMA_VERSION,
+    SchemaError,
+    add_model_totals,
+    prepare,
+    version_of,
+)
+from honeyhive._collector.search import INSERT_TEXT, SpanFilter, search_spans
 
 __all__ = ["DEFAULT_DB_PATH", "SCHEMA_VERSION", "Store", "StoreError"]
 
 #: Where ``honeyhive serve`` and ``honeyhive traces`` keep and look for traces by default.
 DEFAULT_DB_PATH = Path(".honeyhive") / "traces.db"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    name TEXT,
-    project TEXT,
-    source TEXT,
-    origin TEXT NOT NULL,
-    started INTEGER NOT NULL DEFAULT 0,
-    created_ns INTEGER NOT NULL,
-    start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL,
-    span_count INTEGER NOT NULL DEFAULT 0,
-    error_count INTEGER NOT NULL DEFAULT 0,
-    event_count INTEGER NOT NULL DEFAULT 0,
-    inputs TEXT,
-    metadata TEXT
-);
-CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (start_ns);
-CREATE TABLE IF NOT EXISTS spans (
-    trace_id TEXT NOT NULL,
-    span_id TEXT NOT NULL,
-    parent_span_id TEXT,
-    session_id TEXT,
-    name TEXT NOT NULL,
-    kind INTEGER NOT NULL,
-    start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL,
-    status_code INTEGER NOT NULL,
-    status_message TEXT NOT NULL,
-    event_type TEXT,
-    error TEXT,
-    attributes TEXT NOT NULL,
-    events TEXT NOT NULL,
-    links TEXT NOT NULL,
-    resource TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    PRIMARY KEY (trace_id, span_id)
-);
-CREATE INDEX IF NOT EXISTS spans_by_session ON spans (session_id, start_ns);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    session_id TEXT,
-    parent_id TEXT,
-    name TEXT NOT NULL,
-    event_type TEXT,
-    start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL,
-    error TEXT,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, start_ns);
-CREATE TABLE IF NOT EXISTS updates (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    target_id TEXT NOT NULL,
-    received_ns INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS updates_by_target ON updates (target_id, seq);
-"""
-
-_INSERT_SPAN = f"INSERT OR IGNORE INTO spans VALUES ({', '.join('?' * len(SpanRow._fields))})"
+_INSERT_SPAN = (
+    f"INSERT OR IGNORE INTO spans (rowid, {', '.join(SpanRow._fields)}) "
+    f"VALUES ({', '.join('?' * (len(SpanRow._fields) + 1))})"
+)
 _UPSERT_FROM_SPANS = """
 INSERT INTO sessions (session_id, name, project, source, origin, created_ns, start_ns, end_ns,
-                      span_count, error_count)
-VALUES (?, ?, ?, ?, 'span', ?, ?, ?, ?, ?)
+                      span_count, error_count, model_calls, prompt_tokens, completion_tokens,
+                      total_tokens)
+VALUES (?, ?, ?, ?, 'span', ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (session_id) DO UPDATE SET
+    model_calls = model_calls + excluded.model_calls,
+    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = completion_tokens + excluded.completion_tokens,
+    total_tokens = total_tokens + excluded.total_tokens,
     name = coalesce(name, excluded.name),
     project = coalesce(project, excluded.project),
     source = coalesce(source, excluded.source),
@@ -141,12 +96,14 @@ ON CONFLICT (session_id) DO UPDATE SET
 """
 _SESSION_COLUMNS = (
     "session_id, name, project, source, origin, started, created_ns, start_ns, end_ns, "
-    "span_count, error_count, event_count"
+    "span_count, error_count, event_count, model_calls, prompt_tokens, completion_tokens, "
+    "total_tokens"
 )
 # What the waterfall and the terminal tree need, and what only a span's details need.
 _SUMMARY_COLUMNS = (
     "trace_id, span_id, parent_span_id, session_id, name, kind, start_ns, end_ns, status_code, "
-    "status_message, event_type, error, resource"
+    "status_message, event_type, error, resource, model, prompt_tokens, completion_tokens, "
+    "total_tokens"
 )
 _DETAIL_COLUMNS = "attributes, events, links, scope"
 _EVENT_COLUMNS = "event_id, session_id, parent_id, name, event_type, start_ns, end_ns, error, body"
@@ -192,7 +149,7 @@ def _now_ns() -> int:
 
 def _session_dict(row: Sequence[Any]) -> dict[str, Any]:
     (session_id, name, project, source, origin, started, created_ns, start_ns, end_ns) = row[:9]
-    span_count, error_count, event_count = row[9:12]
+    span_count, error_count, event_count, model_calls, prompt, completion, total = row[9:16]
     return {
         "session_id": session_id,
         "name": name,
@@ -207,6 +164,10 @@ def _session_dict(row: Sequence[Any]) -> dict[str, Any]:
         "span_count": span_count,
         "error_count": error_count,
         "event_count": event_count,
+        "model_calls": model_calls,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": total,
     }
 
 
@@ -227,9 +188,16 @@ class Store:
     there is none) and never writes to it.
     """
 
-    def __init__(self, path: Union[str, os.PathLike[str]], *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        path: Union[str, os.PathLike[str]],
+        *,
+        readonly: bool = False,
+        prices: Optional[PriceTable] = None,
+    ) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.prices = prices or PriceTable()
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -260,13 +228,7 @@ class Store:
             self._writer.execute("PRAGMA wal_autocheckpoint=16384")
             self._writer.execute("PRAGMA journal_size_limit=67108864")
             with self._transaction() as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+                prepare(db)
             self._check_schema(self._writer)
             _tighten(self.path)
         except OSError as exc:
@@ -275,6 +237,9 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self.path} is not a usable collector database: {exc}") from None
+        except SchemaError as exc:
+            self.close()
+            raise StoreError(f"{self.path} has {exc}") from None
         except StoreError:
             self.close()
             raise
@@ -308,10 +273,14 @@ class Store:
 
     def _check_schema(self, db: sqlite3.Connection) -> None:
         try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.DatabaseError as exc:
+            version = version_of(db)
+        except (sqlite3.DatabaseError, ValueError) as exc:
             raise StoreError(f"{self.path} is not a collector database: {exc}") from None
-        version = int(row[0]) if row else 0
+        if version == 1 and self.readonly:
+            raise StoreError(
+                f"{self.path} was written by an older collector: start `honeyhive serve --db "
+                f"{self.path}` once to upgrade it (nothing is lost), then read it again"
+            )
         if version != SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}; this collector reads version "
@@ -354,23 +323,29 @@ class Store:
             return 0
         received = _now_ns()
         with self._transaction() as db:
+            # Rowids are given here (the writer lock is held), so that the search index row of
+            # each span has the span's rowid.
+            last = db.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()[0]
+            numbered = [(last + index, *row) for index, row in enumerate(rows, 1)]
+            texts = batch.texts
             db.execute("SAVEPOINT batch")
             before = db.total_changes
-            db.executemany(_INSERT_SPAN, rows)
+            db.executemany(_INSERT_SPAN, numbered)
             if db.total_changes - before != len(rows):  # duplicates: find the new ones
                 db.execute("ROLLBACK TO batch")
-                rows = self._insert_new(db, rows)
+                new = [
+                    i for i, item in enumerate(numbered) if db.execute(_INSERT_SPAN, item).rowcount
+                ]
+                numbered = [numbered[i] for i in new]
+                rows = [rows[i] for i in new]
+                texts = [texts[i] for i in new]
             db.execute("RELEASE batch")
+            db.executemany(
+                INSERT_TEXT,
+                [(item[0], item[5], text[0], text[1]) for item, text in zip(numbered, texts)],
+            )
             self._account(db, rows, batch.sessions, received)
         return len(rows)
-
-    @staticmethod
-    def _insert_new(db: sqlite3.Connection, rows: list[SpanRow]) -> list[SpanRow]:
-        new = []
-        for row in rows:
-            if db.execute(_INSERT_SPAN, row).rowcount == 1:
-                new.append(row)
-        return new
 
     @staticmethod
     def _account(
@@ -379,19 +354,37 @@ class Store:
         hints: dict[str, SessionHint],
         received: int,
     ) -> None:
-        totals: dict[str, list[int]] = {}  # session -> [start, end, spans, errors]
+        # session -> [start, end, spans, errors, model calls, prompt, completion, total tokens]
+        totals: dict[str, list[int]] = {}
+        models: dict[tuple[str, str], list[int]] = {}  # (session, model) -> calls, tokens
         for row in rows:
             session_id = row.session_id
             if session_id is None:
                 continue
             total = totals.get(session_id)
             if total is None:
-                totals[session_id] = [row.start_ns, row.end_ns, 1, row.status_code == 2]
+                total = totals[session_id] = [row.start_ns, row.end_ns, 0, 0, 0, 0, 0, 0]
             else:
                 total[0] = min(total[0], row.start_ns)
                 total[1] = max(total[1], row.end_ns)
-                total[2] += 1
-                total[3] += row.status_code == 2
+            total[2] += 1
+            total[3] += row.status_code == 2
+            if row.model is not None or row.total_tokens is not None:
+                total[4] += row.event_type == "model"
+                total[5] += row.prompt_tokens or 0
+                total[6] += row.completion_tokens or 0
+                total[7] += row.total_tokens or 0
+                if row.model is not None:
+                    sums = models.get((session_id, row.model))
+                    if sums is None:
+                        sums = models[(session_id, row.model)] = [0, 0, 0]
+                    sums[0] += 1
+                    sums[1] += row.prompt_tokens or 0
+                    sums[2] += row.completion_tokens or 0
+            elif row.event_type == "model":
+                total[4] += 1
+        if models:
+            add_model_totals(db, models)
         none = SessionHint(None, None, None)
         upserts = []
         for session_id, total in totals.items():
@@ -473,12 +466,42 @@ class Store:
 
     def sessions(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Session summaries, newest first (by their first span, event or start call)."""
-        rows = self._reader().execute(
+        db = self._reader()
+        rows = db.execute(
             f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY start_ns DESC, session_id "
             "LIMIT ? OFFSET ?",
             (max(0, limit), max(0, offset)),
         )
-        return [_session_dict(row) for row in rows]
+        sessions = [_session_dict(row) for row in rows]
+        self._add_costs(db, sessions)
+        return sessions
+
+    def _add_costs(self, db: sqlite3.Connection, sessions: list[dict[str, Any]]) -> None:
+        """Each session's ``models`` (name -> calls, tokens, cost), ``cost_usd`` (of the calls
+        with a known price; None when none has one) and ``unpriced_calls``, at today's prices."""
+        by_id = {session["session_id"]: session for session in sessions}
+        for session in sessions:
+            session.update(models={}, cost_usd=None, unpriced_calls=0)
+        for start in range(0, len(by_id), 500):
+            ids = list(by_id)[start : start + 500]
+            rows = db.execute(
+                "SELECT session_id, model, calls, prompt_tokens, completion_tokens "
+                f"FROM session_models WHERE session_id IN ({', '.join('?' * len(ids))})",
+                ids,
+            )
+            for session_id, model, calls, prompt, completion in rows:
+                session = by_id[session_id]
+                cost = self.prices.cost(model, prompt, completion)
+                session["models"][model] = {
+                    "calls": calls,
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "cost_usd": cost,
+                }
+                if cost is None:
+                    session["unpriced_calls"] += calls
+                else:
+                    session["cost_usd"] = (session["cost_usd"] or 0.0) + cost
 
     def _session_row(self, db: sqlite3.Connection, session_id: str) -> Optional[dict[str, Any]]:
         row = db.execute(
@@ -488,7 +511,8 @@ class Store:
         if row is None:
             return None
         session = _session_dict(row)
-        inputs, metadata = row[12], row[13]
+        self._add_costs(db, [session])
+        inputs, metadata = row[16], row[17]
         session["inputs"] = json.loads(inputs) if inputs else None
         session["metadata"] = json.loads(metadata) if metadata else {}
         for name in UPDATE_FIELDS:
@@ -528,8 +552,7 @@ class Store:
             )
         return events
 
-    @staticmethod
-    def _spans_json(rows: Sequence[Sequence[Any]], full: bool) -> str:
+    def _spans_json(self, rows: Sequence[Sequence[Any]], full: bool) -> str:
         """``"spans":[...],"resources":[...]`` (and ``"scopes"``) built from the stored JSON.
 
         A span's ``resource`` (and ``scope``) is an index into those lists: a batch's spans
@@ -540,6 +563,7 @@ class Store:
         scopes: dict[str, int] = {}
         parts = []
         quote = dumps
+        cost = self.prices.cost
         for row in rows:
             trace_id, span_id, parent, session_id, name, kind, start, end = row[:8]
             code, message, event_type, error, resource = row[8:13]
@@ -551,8 +575,15 @@ class Store:
                 f'"event_type":{quote(event_type)},"error":{quote(error)},'
                 f'"resource":{resources.setdefault(resource, len(resources))}'
             )
+            model, prompt, completion, total = row[13:17]
+            if model is not None or total is not None:
+                text += (
+                    f',"model":{quote(model)},"prompt_tokens":{quote(prompt)},'
+                    f'"completion_tokens":{quote(completion)},"total_tokens":{quote(total)},'
+                    f'"cost_usd":{quote(cost(model, prompt, completion))}'
+                )
             if full:
-                attributes, events, links, scope = row[13:]
+                attributes, events, links, scope = row[17:]
                 text += (
                     f',"attributes":{attributes},"events":{events},"links":{links},'
                     f'"scope":{scopes.setdefault(scope, len(scopes))}'
@@ -621,7 +652,17 @@ class Store:
         )
         if not rows:
             return None
-        return f"{{{self._spans_json(rows, True)}}}"
+        row = rows[0]
+        view = llm_view(json.loads(row[17]), json.loads(row[18]))
+        if "model" in view or "usage" in view:
+            usage = view.get("usage", {})
+            price = self.prices.price(view.get("model"))
+            view["cost_usd"] = self.prices.cost(
+                view.get("model"), usage.get("prompt_tokens"), usage.get("completion_tokens")
+            )
+            if price is not None:
+                view["price_per_million_tokens"] = {"input": price[0], "output": price[1]}
+        return f'{{{self._spans_json(rows, True)},"llm":{dumps(view)}}}'
 
     def session(self, session_id: str, *, full: bool = False) -> Optional[dict[str, Any]]:
         """:meth:`session_json`, parsed."""
@@ -633,20 +674,29 @@ class Store:
         text = self.trace_json(trace_id, full=full)
         return None if text is None else dict(json.loads(text))
 
-    def search(self, query: str, limit: int = 20) -> dict[str, Any]:
+    def search(
+        self, query: str, limit: int = 20, filters: Optional[SpanFilter] = None
+    ) -> dict[str, Any]:
         """Sessions, traces, spans and events whose id is ``query`` (or starts with it, from
-        four characters on), and sessions whose name contains it."""
+        four characters on), sessions whose name contains it, and in ``matches`` the spans
+        whose name, input or output has its words and that pass ``filters`` (see
+        :mod:`.search`)."""
         text = query.strip()
+        filters = filters or SpanFilter()
         found: dict[str, Any] = {
             "query": text,
             "sessions": [],
             "traces": [],
             "spans": [],
             "events": [],
+            "matches": [],
         }
+        db = self._reader()
+        if text or not filters.is_empty():
+            found["matches"] = search_spans(db, text, filters, limit)
         if not text:
             return found
-        db = self._reader()
+
         low = text.lower()
 
         def bounds(value: str) -> tuple[str, str]:

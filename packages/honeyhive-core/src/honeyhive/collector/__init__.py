@@ -16,6 +16,7 @@ and opentelemetry-proto). ``import honeyhive`` never imports this module.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Callable, Optional, Union
 
@@ -35,9 +36,11 @@ from honeyhive._collector.app import (
     DEFAULT_MAX_BODY_BYTES,
     build_app,
 )
+from honeyhive._collector.prices import BUILT_IN_PRICES, load_prices
 from honeyhive._collector.store import DEFAULT_DB_PATH, StoreError
 
 __all__ = [
+    "BUILT_IN_PRICES",
     "DEFAULT_BODY_BUDGET_BYTES",
     "DEFAULT_DB_PATH",
     "DEFAULT_MAX_BODY_BYTES",
@@ -45,6 +48,7 @@ __all__ = [
     "RunningCollector",
     "StoreError",
     "create_app",
+    "load_prices",
     "serve",
     "start",
 ]
@@ -61,6 +65,7 @@ def create_app(
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
+    prices: Optional[Mapping[str, tuple[float, float]]] = None,
 ) -> starlette.applications.Starlette:
     """The collector as an ASGI application, storing into the SQLite file ``db_path``.
 
@@ -68,7 +73,9 @@ def create_app(
     ``Authorization: Bearer <api_key>`` (401 otherwise). ``max_body_bytes``: larger request
     bodies (after decompression) are refused with 413. ``body_budget_bytes``: request bodies
     held at once across all requests; past it a request is refused with 503 and
-    ``Retry-After`` (a request alone always fits). Raises :class:`StoreError` when the
+    ``Retry-After`` (a request alone always fits). ``prices``: model -> (input, output) USD per
+    million tokens, added to (or replacing entries of) the built-in table; a model with no
+    price shows tokens only. Raises :class:`StoreError` when the
     database cannot be opened, ``ValueError`` for a limit that is not a positive integer.
     """
     return build_app(
@@ -76,6 +83,7 @@ def create_app(
         api_key=api_key,
         max_body_bytes=max_body_bytes,
         body_budget_bytes=body_budget_bytes,
+        prices=prices,
     )
 
 
@@ -86,6 +94,7 @@ def serve(
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
+    prices: Optional[Mapping[str, tuple[float, float]]] = None,
     access_log: bool = False,
     on_listening: Optional[Callable[[str], None]] = None,
 ) -> None:
@@ -100,6 +109,7 @@ def serve(
         api_key=api_key,
         max_body_bytes=max_body_bytes,
         body_budget_bytes=body_budget_bytes,
+        prices=prices,
     )
     sock = _server.bind(port)
     host, bound = sock.getsockname()[:2]
@@ -142,6 +152,7 @@ def start(
     api_key: Optional[str] = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_budget_bytes: int = DEFAULT_BODY_BUDGET_BYTES,
+    prices: Optional[Mapping[str, tuple[float, float]]] = None,
 ) -> RunningCollector:
     """Start the collector in a background thread of this process and return once it serves."""
     _server.check_port(port)
@@ -150,6 +161,7 @@ def start(
         api_key=api_key,
         max_body_bytes=max_body_bytes,
         body_budget_bytes=body_budget_bytes,
+        prices=prices,
     )
     background = _server.BackgroundServer(app, _server.bind(port))
     background.start()
