@@ -36,7 +36,10 @@ def honeyhive(
         text=True,
         timeout=120,
         cwd=cwd,
-        env=clean_env(**{"PYTHONIOENCODING": "utf-8", **env}),
+        # No collector that happens to run on this machine's default port is read by accident.
+        env=clean_env(
+            **{"PYTHONIOENCODING": "utf-8", "HH_COLLECTOR_PORT": str(_closed_port()), **env}
+        ),
     )
 
 
@@ -311,3 +314,41 @@ def test_the_console_script_and_python_m(running: RunningCollector) -> None:
     assert bare.returncode == 2
     assert "serve" in bare.stdout
     assert "doctor" in bare.stdout
+
+
+def test_traces_finds_the_collector_on_the_default_port_from_any_folder(tmp_path: Path) -> None:
+    port = str(_closed_port())  # stands for 8318, which a test must not take
+    served = tmp_path / "project"
+    served.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "honeyhive", "serve"],  # no --port, no --db
+        cwd=served,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(HH_COLLECTOR_PORT=port),
+    )
+    try:
+        assert serve.stdout is not None
+        first = serve.stdout.readline()
+        assert f"listening on http://127.0.0.1:{port}" in first, first
+        _session(f"http://127.0.0.1:{port}", "served elsewhere")
+        done = honeyhive("traces", cwd=elsewhere, HH_COLLECTOR_PORT=port)
+        assert done.returncode == 0, done.stderr
+        assert "session served elsewhere" in done.stdout
+        database = served / ".honeyhive" / "traces.db"
+        assert f"reading the collector at http://127.0.0.1:{port}" in done.stderr
+        assert f"(its database: {database.resolve()})" in done.stderr
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=20)
+    gone = honeyhive("traces", cwd=elsewhere, HH_COLLECTOR_PORT=port)
+    assert gone.returncode == 1
+    assert f"no collector answers on 127.0.0.1:{port}" in gone.stderr
+
+
+def test_traces_says_which_database_it_read(workdir: Path) -> None:
+    done = honeyhive("traces", cwd=workdir)
+    assert f"reading the database {workdir / '.honeyhive' / 'traces.db'}" in done.stderr

@@ -7,10 +7,13 @@ import os
 import sys
 from typing import Any
 
+from honeyhive._cli.traces import default_port
+
 __all__ = ["register"]
 
 _DB_ENV = "HH_COLLECTOR_DB"
 _KEY_ENV = "HH_COLLECTOR_API_KEY"
+_PORT_ENV = "HH_COLLECTOR_PORT"
 _PRICES_ENV = "HH_COLLECTOR_PRICES"
 
 
@@ -51,7 +54,7 @@ def register(commands: Any) -> None:
         "--port",
         type=_port,
         default=None,
-        help="port on 127.0.0.1 (default 8318; 0: any free port)",
+        help=f"port on 127.0.0.1 (default: ${_PORT_ENV} or 8318; 0: any free port)",
     )
     parser.add_argument(
         "--db",
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     db_path = args.db or os.environ.get(_DB_ENV) or str(collector.DEFAULT_DB_PATH)
     api_key = args.api_key or os.environ.get(_KEY_ENV) or None
-    port = collector.DEFAULT_PORT if args.port is None else args.port
+    port = default_port() if args.port is None else args.port
     max_body = args.max_body_bytes
     if max_body is None:
         max_body = collector.DEFAULT_MAX_BODY_BYTES

@@ -1,7 +1,9 @@
 """``honeyhive traces``: the latest sessions as trees in the terminal.
 
 Where from, first that applies: ``--url``; ``--db``; the collector ``HH_API_URL`` names, if it
-answers as one; the default database (``.honeyhive/traces.db``, or ``$HH_COLLECTOR_DB``).
+answers as one; the default database (``.honeyhive/traces.db``, or ``$HH_COLLECTOR_DB``) when it
+exists; a collector on the default port (127.0.0.1:8318, or ``$HH_COLLECTOR_PORT``), so that it
+works from any folder while ``honeyhive serve`` runs. It says on stderr what it read.
 Standard library and the core's dependencies only (``httpx``); the collector extra is not needed.
 """
 
@@ -21,7 +23,17 @@ from honeyhive._collector.tree import render_session
 __all__ = ["ApiSource", "DatabaseSource", "Source", "SourceError", "open_source", "register"]
 
 _DB_ENV = "HH_COLLECTOR_DB"
+_PORT_ENV = "HH_COLLECTOR_PORT"
 _KEY_ENVS = ("HH_COLLECTOR_API_KEY", "HH_API_KEY")
+DEFAULT_PORT = 8318  # honeyhive.collector.DEFAULT_PORT, without importing the collector extra
+
+
+def default_port() -> int:
+    """The port ``honeyhive serve`` uses when given none: ``$HH_COLLECTOR_PORT`` or 8318."""
+    raw = os.environ.get(_PORT_ENV, "").strip()
+    if raw.isdigit() and 0 < int(raw) <= 65535:
+        return int(raw)
+    return DEFAULT_PORT
 
 
 class SourceError(Exception):
@@ -43,9 +55,11 @@ class ApiSource:
             headers=headers, timeout=timeout, trust_env=not is_loopback_url(self.url)
         )
         self._httpx = httpx
+        self.database: Optional[str] = None
 
     def describe(self) -> str:
-        return f"the collector at {self.url}"
+        where = f" (its database: {self.database})" if self.database else ""
+        return f"the collector at {self.url}{where}"
 
     def _get(self, path: str) -> Any:
         try:
@@ -76,6 +90,8 @@ class ApiSource:
                 f"{self.url} is not a local honeyhive collector (`honeyhive traces` reads a "
                 "collector started with `honeyhive serve`)"
             )
+        if isinstance(health.get("database"), str):
+            self.database = health["database"]
 
     def latest(self, limit: int) -> list[dict[str, Any]]:
         found = self._get(f"/api/sessions?limit={limit}")
@@ -163,7 +179,20 @@ def open_source(args: argparse.Namespace, notes: list[str]) -> Source:
             if not os.path.isfile(default_db):
                 raise
             notes.append(f"note: HH_API_URL: {exc}; reading {default_db} instead")
-    return DatabaseSource(default_db)
+    if os.path.isfile(default_db):
+        return DatabaseSource(default_db)
+    port = default_port()
+    local = ApiSource(f"http://127.0.0.1:{port}", _api_key(args), timeout=2.0)
+    try:
+        local.check()
+        return local
+    except SourceError:
+        local.close()
+    raise SourceError(
+        f"no collector answers on 127.0.0.1:{port} and there is no collector database at "
+        f"{default_db}: start one with `honeyhive serve` and send it traces "
+        f"(HH_API_URL=http://127.0.0.1:{port})"
+    )
 
 
 def register(commands: Any) -> None:
@@ -172,7 +201,8 @@ def register(commands: Any) -> None:
         help="print the latest sessions as trace trees",
         description=(
             "Print the latest sessions as trace trees: from the collector HH_API_URL names "
-            "when it runs, else from the collector's database (.honeyhive/traces.db)."
+            "when it runs, else from the collector's database (.honeyhive/traces.db) when there "
+            "is one, else from a collector on 127.0.0.1:8318 ($HH_COLLECTOR_PORT)."
         ),
     )
     parser.add_argument("--limit", type=int, default=5, help="how many sessions (default 5)")
@@ -201,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for note in notes:
         print(note, file=sys.stderr)
+    print(f"reading {source.describe()}", file=sys.stderr)
     try:
         if args.session:
             details: Sequence[dict[str, Any]] = [source.session(args.session)]

@@ -84,6 +84,10 @@ def _label(span: Mapping[str, Any], services: Sequence[str], multi_service: bool
         if isinstance(index, int) and 0 <= index < len(services) and services[index]:
             text += f" @{services[index]}"
     text += f"  {format_duration(duration)}"
+    if span.get("model"):
+        text += f"  {span['model']}"
+    if span.get("total_tokens"):
+        text += f" {span['total_tokens']:,} tokens"
     error = error_text(span)
     if error is not None:
         text += f"  ERROR: {error.splitlines()[0] if error else 'error'}"
