@@ -149,6 +149,33 @@ _OUTPUT_KEYS = frozenset(
         "honeyhive_error",
     }
 )
+# Which conventions a span speaks (Traceloop also writes gen_ai.* keys of its own).
+_OPENINFERENCE_MARKS = (
+    "openinference.",
+    "llm.input_messages.",
+    "llm.output_messages.",
+    "llm.model_name",
+    "llm.token_count.",
+    "llm.invocation_parameters",
+    "llm.prompts.",
+    "input.value",
+    "output.value",
+)
+_TRACELOOP_MARKS = (
+    "traceloop.",
+    "llm.request.type",
+    "llm.usage.",
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
+)
+_GEN_AI_MARKS = (
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+)
 _NOT_TEXT = (".role", ".finish_reason", "_tokens", ".mime_type", ".id")
 _FIRST_CHARS = frozenset(key[0] for key in (*_INPUT_PREFIXES, *_OUTPUT_PREFIXES, *_INPUT_KEYS))
 
@@ -496,7 +523,7 @@ def llm_view(
     input_messages, input_value = _honeyhive_side(honeyhive_in, "user")
     output_messages, output_value = _honeyhive_side(honeyhive_out, "assistant")
 
-    if any(key.startswith(("llm.", "openinference.", "input.value")) for key in attributes):
+    if any(key.startswith(_OPENINFERENCE_MARKS) for key in attributes):
         conventions.append("openinference")
         input_messages = input_messages or _messages(
             _unflatten(attributes, "llm.input_messages."), "user"
@@ -515,8 +542,10 @@ def llm_view(
         if output_value is None and output_messages is None:
             output_value = oi_out
 
-    if any(key.startswith("gen_ai.") for key in attributes):
+    traceloop = any(key.startswith(_TRACELOOP_MARKS) for key in attributes)
+    if any(key.startswith(_GEN_AI_MARKS) for key in attributes):
         conventions.append("gen_ai")
+    if traceloop or "gen_ai" in conventions or any(k.startswith("gen_ai.") for k in attributes):
         system = attributes.get("gen_ai.system_instructions")
         genai_in = _messages(attributes.get("gen_ai.input.messages"), "user")
         if genai_in and system is not None:
@@ -539,7 +568,7 @@ def llm_view(
             elif event.get("name") == "gen_ai.content.completion" and output_messages is None:
                 output_messages = _messages(details.get("gen_ai.completion"), "assistant")
 
-    if any(key.startswith("traceloop.") for key in attributes):
+    if traceloop:
         conventions.append("traceloop")
         if input_value is None and input_messages is None:
             input_value = _json_or_text(attributes.get("traceloop.entity.input"))

@@ -378,7 +378,7 @@
     }
   }
 
-  // Time-axis ticks: round steps, as many as fit the lane's width (about one per 90 px).
+  // Time-axis ticks: round steps, as many as fit the lane's width (about one per 75 px).
   function niceStep(totalMs, slots) {
     const raw = totalMs / Math.max(1, slots);
     const power = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -396,7 +396,7 @@
   function drawAxis(ticksEl, totalNs) {
     const width = ticksEl.clientWidth || 600;
     const totalMs = totalNs / 1e6;
-    const step = niceStep(totalMs, Math.floor(width / 90));
+    const step = niceStep(totalMs, Math.floor(width / 75));
     ticksEl.textContent = "";
     for (let t = 0; t <= totalMs * 1.0001; t += step) {
       const mark = document.createElement("span");
@@ -811,12 +811,18 @@
     }
     if (target < 0 && !keep && errorRows.length) target = errorRows[0];
     if (target < 0 && !keep) target = rows.findIndex((r) => r.span);
-    if (keep) rowsEl.scrollTop = keep.scroll;
+    if (keep) {
+      rowsEl.scrollTop = keep.scroll;
+      detail.innerHTML = keep.detail;  // shown at once, refreshed when the span's details arrive
+      detail.scrollTop = keep.detailScroll;
+    }
     if (target >= 0) select(target, !keep, Boolean(keep));
     void main.offsetHeight; // lay out now, inside the measurement
     reportTiming(spans.length, timing, performance.now() - renderStart);
     return () => ({
       scroll: rowsEl.scrollTop,
+      detail: detail.innerHTML,
+      detailScroll: detail.scrollTop,
       collapsed: new Set([...view.collapsed].map((i) => rowKey(rows[i]))),
     });
   }
