@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any, Optional
@@ -654,21 +655,151 @@ def _memory(
     return rows, {"peak_rss_bytes": {str(k): v for k, v in peaks.items()}}
 
 
+# -- search: latency over 100,000 spans ----------------------------------------------------------
+
+SEARCH_TARGET_MS = 200.0
+SEARCH_SPANS = 100_352  # 196 requests of 512
+
+
+def _search_corpus(count: int, seed: int) -> tuple[list[bytes], list[str]]:
+    """OTLP protobuf requests of 512 spans each with varied text: words drawn from a 3,000-word
+    vocabulary with a long tail, so that queries have realistic selectivity; 2% errors, three
+    event types, five models, durations from 1 ms to 3 s."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "si", "pe", "du", "ba", "zo"]
+    vocabulary = [
+        "".join(rng.choice(syllables) for _ in range(rng.randrange(2, 5))) for _ in range(3000)
+    ]
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]  # Zipf-like
+    names = ["answer", "retrieve_docs", "call_model", "charge_card", "rerank", "format_reply"]
+    models = ["gpt-4o-mini", "gpt-4o", "claude-3-5-haiku", "acme-large", "gpt-4.1-mini"]
+    now = time.time_ns() - 3600 * 10**9
+    requests = []
+    for number in range(count // BATCH):
+        request = ExportTraceServiceRequest()
+        scope_spans = request.resource_spans.add().scope_spans.add()
+        for index in range(BATCH):
+            span = scope_spans.spans.add()
+            span.trace_id, span.span_id = os.urandom(16), os.urandom(8)
+            span.name = rng.choice(names)
+            span.start_time_unix_nano = now + (number * BATCH + index) * 10_000
+            span.end_time_unix_nano = span.start_time_unix_nano + int(rng.expovariate(1 / 2e8))
+            if rng.random() < 0.02:
+                span.status.code = 2
+                span.status.message = "TimeoutError: the tool timed out"
+            kind = rng.choice(["model", "tool", "chain"])
+            pairs: list[tuple[str, Any]] = [
+                ("honeyhive.session_id", f"session-{number}"),
+                ("honeyhive_event_type", kind),
+                ("honeyhive_inputs.query", " ".join(rng.choices(vocabulary, weights, k=12))),
+                ("honeyhive_outputs.result", " ".join(rng.choices(vocabulary, weights, k=30))),
+            ]
+            if kind == "model":
+                pairs += [
+                    ("gen_ai.request.model", rng.choice(models)),
+                    ("llm.token_count.prompt", 100),
+                ]
+            for key, value in pairs:
+                if isinstance(value, int):
+                    span.attributes.append(KeyValue(key=key, value=AnyValue(int_value=value)))
+                else:
+                    span.attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
+        requests.append(request.SerializeToString())
+    return requests, vocabulary
+
+
+def _search_latency(
+    quick: bool, notes: list[str], checks: dict[str, Any]
+) -> tuple[list[Row], dict[str, Any]]:
+    """Store 100,000 spans in ``honeyhive serve``, then time ``GET /api/search`` for typical
+    queries (each several times, over HTTP, as the viewer asks): the p95 of all of them."""
+    spans = 20_480 if quick else SEARCH_SPANS
+    repeats = 5 if quick else 20
+    requests, vocabulary = _search_corpus(spans, 11)
+    spans = len(requests) * BATCH
+    work = tempfile.mkdtemp(prefix="hh-bench-search-")
+    server = _Process(
+        [sys.executable, "-m", "honeyhive", "serve", "--port", "0", "--db", f"{work}/s.db"]
+    )
+    host, port = server.url.split("//", 1)[1].split(":")
+    samples: dict[str, list[float]] = {}
+    try:
+        result = _send_all(server.url, TRACE_PATHS[0], requests)
+        if result["failures"]:
+            raise RuntimeError(f"storing the search corpus failed: {result['failures'][:3]}")
+        common, rare = vocabulary[0], vocabulary[2500]
+        queries = {
+            "a common word": {"q": common},
+            "a rare word": {"q": rare},
+            "two words": {"q": f"{vocabulary[3]} {vocabulary[40]}"},
+            "a prefix": {"q": vocabulary[7][:3]},
+            "a span name": {"q": "charge_card"},
+            "errors only": {"errors": "1"},
+            "type and duration": {"type": "model", "min_ms": "900"},
+            "word and filters": {"q": vocabulary[5], "errors": "1", "type": "tool"},
+            "model": {"model": "claude-3-5-haiku"},
+            "no match": {"q": "qqqzzzxxx"},
+        }
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        hits: dict[str, int] = {}
+        for _ in range(repeats):
+            for label, params in queries.items():
+                path = "/api/search?" + urllib.parse.urlencode({**params, "limit": 50})
+                started = time.perf_counter()
+                connection.request("GET", path)
+                response = connection.getresponse()
+                body = response.read()
+                samples.setdefault(label, []).append((time.perf_counter() - started) * 1e3)
+                hits[label] = len(json.loads(body)["matches"])
+        connection.close()
+        stored = _get_json(server.url + "/api/stats")["spans"]
+        checks["search_corpus_stored"] = stored == spans
+        checks["search_found_matches"] = hits["a common word"] == 50 and hits["no match"] == 0
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    every = [value for values in samples.values() for value in values]
+    p95 = quantile(every, 0.95)
+    notes.append(
+        f"search: {spans:,} spans, {len(queries)} queries x {repeats}: p50 "
+        f"{quantile(every, 0.5):.1f} ms, p95 {p95:.1f} ms; slowest query by median: "
+        + ", ".join(
+            f"{label} {statistics.median(values):.1f} ms"
+            for label, values in sorted(samples.items(), key=lambda i: -statistics.median(i[1]))[:3]
+        )
+    )
+    row = Row(
+        "collector",
+        f"search p95 over {spans:,} spans (GET /api/search)",
+        p95,
+        target=SEARCH_TARGET_MS,
+        status="PASS" if p95 <= SEARCH_TARGET_MS else "MISS",
+        unit="ms",
+    )
+    return [row], {"search_ms": samples}
+
+
 def run(quick: bool = False) -> Report:
     notes: list[str] = []
     checks: dict[str, Any] = {}
     ingest_rows, ingest_samples = _ingest(quick, notes, checks)
     memory_rows, memory_samples = _memory(quick, notes, checks)
+    search_rows, search_samples = _search_latency(quick, notes, checks)
     render_rows, render_samples = _render(quick, notes, checks)
     failed = [name for name, ok in checks.items() if ok is False]
     notes.append("checks: " + ("all passed" if not failed else f"FAILED {', '.join(failed)}"))
     return Report(
         "collector",
-        ingest_rows + memory_rows + render_rows,
+        ingest_rows + memory_rows + search_rows + render_rows,
         notes=notes,
         checks=checks,
         settings={"batch": BATCH, "connections": CONNECTIONS, "quick": quick},
-        samples={**ingest_samples, **memory_samples, **render_samples},
+        samples={**ingest_samples, **memory_samples, **search_samples, **render_samples},
     )
 
 

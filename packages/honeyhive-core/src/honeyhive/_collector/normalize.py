@@ -62,6 +62,12 @@ _OPENINFERENCE_TYPES = {
 }
 _TRACELOOP_KINDS = {"workflow": "chain", "task": "chain", "agent": "chain", "tool": "tool"}
 _TRACELOOP_REQUESTS = {"chat": "model", "completion": "model", "embedding": "model"}
+_TYPE_TABLE_KEYS = (
+    "gen_ai.operation.name",
+    "openinference.span.kind",
+    "traceloop.span.kind",
+    "llm.request.type",
+)
 
 _MODEL_KEYS = (
     "honeyhive_config.model",
@@ -230,15 +236,6 @@ def _count(value: Any) -> Optional[int]:
     return None
 
 
-def _first_count(attributes: Mapping[str, Any], keys: Sequence[str]) -> Optional[int]:
-    for key in keys:
-        if key in attributes:
-            found = _count(attributes[key])
-            if found is not None:
-                return found
-    return None
-
-
 def _add_text(parts: list[str], size: int, value: Any) -> int:
     if size >= SEARCH_TEXT_LIMIT:
         return size
@@ -254,29 +251,70 @@ def _add_text(parts: list[str], size: int, value: Any) -> int:
     return size
 
 
+# What each attribute key is to span_facts: (role, rank); among keys of one role the lowest
+# rank wins. Keys repeat from span to span, so each is classified once (a bounded memo).
+_IGNORE, _INPUT, _OUTPUT, _MODEL, _PROMPT, _COMPLETION, _TOTAL, _TYPE = range(8)
+_EXACT: dict[str, tuple[int, int]] = {
+    **dict.fromkeys((*_EVENT_TYPE_KEYS, *_TYPE_TABLE_KEYS), (_TYPE, 0)),
+    **{key: (_MODEL, rank) for rank, key in enumerate(_MODEL_KEYS)},
+    **{key: (_PROMPT, rank) for rank, key in enumerate(_PROMPT_TOKEN_KEYS)},
+    **{key: (_COMPLETION, rank) for rank, key in enumerate(_COMPLETION_TOKEN_KEYS)},
+    **{key: (_TOTAL, rank) for rank, key in enumerate(_TOTAL_TOKEN_KEYS)},
+}
+_ROLES: dict[str, tuple[int, int]] = {}
+_ROLES_LIMIT = 65536
+
+
+def _classify(key: str) -> tuple[int, int]:
+    found = _EXACT.get(key)
+    if found is not None:
+        return found
+    if not key or key[0] not in _FIRST_CHARS or key.endswith(_NOT_TEXT):
+        return (_IGNORE, 0)
+    if key.startswith(_INPUT_PREFIXES) or key in _INPUT_KEYS:
+        return (_INPUT, 0)
+    if key.startswith(_OUTPUT_PREFIXES) or key in _OUTPUT_KEYS:
+        return (_OUTPUT, 0)
+    return (_IGNORE, 0)
+
+
 def span_facts(attributes: Mapping[str, Any]) -> SpanFacts:
     """The event type, model, token counts and searchable text of one span (cheap)."""
     inputs: list[str] = []
     outputs: list[str] = []
     in_size = out_size = 0
-    first_chars = _FIRST_CHARS
+    best: list[Any] = [None] * 8
+    ranks = [99] * 8
+    typed = False
+    roles = _ROLES
     for key, value in attributes.items():
-        if not key or key[0] not in first_chars:
+        found = roles.get(key)
+        if found is None:
+            if len(roles) >= _ROLES_LIMIT:
+                roles.clear()
+            found = roles[key] = _classify(key)
+        role, rank = found
+        if role == _IGNORE:
             continue
-        if key.endswith(_NOT_TEXT):
-            continue
-        if key.startswith(_INPUT_PREFIXES) or key in _INPUT_KEYS:
+        if role == _INPUT:
             in_size = _add_text(inputs, in_size, value)
-        elif key.startswith(_OUTPUT_PREFIXES) or key in _OUTPUT_KEYS:
+        elif role == _OUTPUT:
             out_size = _add_text(outputs, out_size, value)
-    prompt = _first_count(attributes, _PROMPT_TOKEN_KEYS)
-    completion = _first_count(attributes, _COMPLETION_TOKEN_KEYS)
-    total = _first_count(attributes, _TOTAL_TOKEN_KEYS)
+        elif role == _TYPE:
+            typed = True
+        elif rank < ranks[role]:
+            if role == _MODEL:
+                candidate: Any = value[:200] if isinstance(value, str) and value else None
+            else:
+                candidate = _count(value)
+            if candidate is not None:
+                best[role], ranks[role] = candidate, rank
+    prompt, completion, total = best[_PROMPT], best[_COMPLETION], best[_TOTAL]
     if total is None and (prompt is not None or completion is not None):
         total = (prompt or 0) + (completion or 0)
     return SpanFacts(
-        event_type_of(attributes),
-        _first_text(attributes, _MODEL_KEYS),
+        event_type_of(attributes) if typed else None,
+        best[_MODEL],
         prompt,
         completion,
         total,
