@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
@@ -13,6 +14,9 @@ from honeyhive import HoneyHiveTracer, set_default_tracer
 from honeyhive._diagnostics import internal_error_count
 
 from support.collector import Collector
+
+if TYPE_CHECKING:
+    from honeyhive.collector import RunningCollector
 
 # No test may depend on what the developer's shell exports.
 for _name in list(os.environ):
@@ -31,6 +35,21 @@ def _no_swallowed_internal_errors(request: pytest.FixtureRequest) -> Iterator[No
         f"the SDK recorded {after - before} internal error(s) during this test; see the "
         "'honeyhive internal error' log records above"
     )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where a test's local collector (``honeyhive serve``) keeps its database."""
+    return tmp_path / "traces.db"
+
+
+@pytest.fixture
+def local(db_path: Path) -> Iterator[RunningCollector]:
+    """The product collector served in-process (uvicorn in a thread) on a free port."""
+    from honeyhive.collector import start
+
+    with start(port=0, db_path=db_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +33,6 @@ from support.local_collector import clean_env, otlp_json, otlp_span
 TRACES = "/opentelemetry/v1/traces"
 JSON = {"Content-Type": "application/json"}
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "traces.db"
-
-
-@pytest.fixture
-def local(db_path: Path) -> Iterator[RunningCollector]:
-    with start(port=0, db_path=db_path) as running:
-        yield running
 
 
 def _stats(url: str) -> dict[str, int]:

@@ -31,17 +31,6 @@ TRACES = "/opentelemetry/v1/traces"
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "traces.db"
-
-
-@pytest.fixture
-def local(db_path: Path) -> Iterator[RunningCollector]:
-    with start(port=0, db_path=db_path) as running:
-        yield running
-
-
 def _send(url: str, *spans: dict[str, Any]) -> None:
     response = httpx.post(url + TRACES, content=otlp_json(*spans), headers=JSON)
     assert response.status_code == 200, response.text

@@ -36,18 +36,6 @@ JSON = {"Content-Type": "application/json"}
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "traces.db"
-
-
-@pytest.fixture
-def local(db_path: Path) -> Iterator[RunningCollector]:
-    """The collector served in-process (uvicorn in a thread) on a free port."""
-    with start(port=0, db_path=db_path) as running:
-        yield running
-
-
 def _tracer(url: str, **settings: Any) -> HoneyHiveTracer:
     settings.setdefault("project", "collector-tests")
     settings.setdefault("schedule_delay", 0.05)

@@ -10,13 +10,12 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from honeyhive.collector import RunningCollector, start
+from honeyhive.collector import RunningCollector
 
 from support import browser
 from support.local_collector import otlp_json, otlp_span
@@ -26,12 +25,6 @@ pytestmark = pytest.mark.skipif(browser.chromium_path() is None, reason="chromiu
 TRACES = "/opentelemetry/v1/traces"
 JSON = {"Content-Type": "application/json"}
 START = 1_700_000_000_000_000_000
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[RunningCollector]:
-    with start(port=0, db_path=tmp_path / "traces.db") as running:
-        yield running
 
 
 @pytest.fixture
