@@ -502,7 +502,8 @@
       "</td><td>" + valueHtml(attrs[k]) + "</td></tr>").join("") + "</table>";
   }
 
-  function groupedAttrsHtml(attrs) {
+  // ``folded``: groups already shown above in another form (the LLM view), drawn collapsed.
+  function groupedAttrsHtml(attrs, folded) {
     const keys = Object.keys(attrs || {}).sort();
     if (!keys.length) return "";
     const groups = new Map(GROUPS.map((g) => [g[0], []]));
@@ -516,7 +517,12 @@
     let html = "";
     for (const [name, list] of groups) {
       if (!list.length) continue;
-      html += '<section><h3>' + esc(name) + " (" + list.length + ")</h3>" + attrTable(attrs, list) + "</section>";
+      if (folded && folded.has(name)) {
+        html += '<section><details class="group"><summary><h3>' + esc(name) + " attributes (" + list.length +
+          ")</h3></summary>" + attrTable(attrs, list) + "</details></section>";
+      } else {
+        html += '<section><h3>' + esc(name) + " (" + list.length + ")</h3>" + attrTable(attrs, list) + "</section>";
+      }
     }
     if (bookkeeping.length) {
       html += '<section><details class="group"><summary><h3>bookkeeping (' + bookkeeping.length +
@@ -560,7 +566,8 @@
       ["session", s.session_id ? link({ session: s.session_id }, "<code>" + esc(s.session_id) + "</code>") : ""],
       ["scope", esc([scope.name, scope.version].filter(Boolean).join(" "))],
     ]) + "</section>";
-    html += groupedAttrsHtml(span.attributes);
+    const llm = full.llm || {};
+    html += groupedAttrsHtml(span.attributes, new Set(llm.input || llm.output ? ["LLM"] : []));
     if ((span.events || []).length) {
       html += '<section><h3>span events (' + span.events.length + ')</h3><div class="evlist">' +
         span.events.map((e) => '<div class="' + (e.name === "exception" ? "exc" : "") + '"><b>' + esc(e.name) +
