@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from time import time_ns
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -44,11 +46,13 @@ from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 from honeyhive._diagnostics import logger
+from honeyhive._spans._attributes import safe_text
+from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
 
-__all__ = ["HoneyHiveSpan", "SpanFactory"]
+__all__ = ["HoneyHiveSpan", "SpanFactory", "span_name"]
 
 _UNSET = Status(StatusCode.UNSET)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -57,6 +61,7 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
 
 
+_NAME_LIMIT = 1024
 _warned: set[str] = set()
 
 
@@ -159,16 +164,41 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 return
         _ended(self, "set_attributes")
 
-    def set_clean(self, attributes: Mapping[str, Any]) -> bool:
-        """Store values already known valid (see honeyhive._spans._fastattrs); False: not stored."""
+    def set_clean(self, attributes: Mapping[str, Any]) -> None:
+        """Store values already known valid (see honeyhive._spans._fastattrs). What does not fit
+        the attribute limit is dropped and counted as the SDK counts it; nothing already on the
+        span is evicted. An ended span refuses them, as it refuses any change."""
         with self._lock:
             if self._end_time is not None:
-                return True  # refused, as any change to an ended span is
+                return
             store = self._attributes
-            if store.maxlen is not None and len(store) + len(attributes) > store.maxlen:
-                return False
+            maxlen = store.maxlen
+            if maxlen is not None and len(store) + len(attributes) > maxlen:
+                room = max(0, maxlen - len(store))
+                store.dropped += len(attributes) - room
+                attributes = dict(islice(attributes.items(), room))
             store._dict.update(attributes)
-            return True
+
+    def add_captured(self, attributes: Mapping[str, Any], truncated: int) -> int:
+        """Store captured values (flattened by the SDK) within the span's capture room, and
+        add how many were cut or left out to ``honeyhive.truncated``; returns that number."""
+        with self._lock:
+            if self._end_time is not None:
+                return 0
+            store = self._attributes
+            maxlen = store.maxlen
+            if maxlen is not None:
+                room = maxlen - RESERVED_ATTRIBUTES - len(store)
+                if len(attributes) > room:
+                    kept = dict(islice(attributes.items(), max(0, room)))
+                    truncated += len(attributes) - len(kept)
+                    attributes = kept
+            values = store._dict
+            values.update(attributes)
+            if truncated:
+                previous = values.get(TRUNCATED)
+                values[TRUNCATED] = (previous if type(previous) is int else 0) + truncated
+        return truncated
 
     def add_event(
         self,
@@ -210,6 +240,8 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         _ended(self, "add_link")
 
     def update_name(self, name: str) -> None:
+        if type(name) is not str:
+            name = span_name(name)
         with self._lock:
             if self._end_time is None:
                 self._name = name
@@ -258,10 +290,8 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 if module and module != "builtins"
                 else cls.__qualname__
             ),
-            "exception.message": str(exception),
-            "exception.stacktrace": "".join(
-                traceback.format_exception(cls, exception, exception.__traceback__)
-            ),
+            "exception.message": safe_text(exception, sys.maxsize),
+            "exception.stacktrace": _stacktrace(exception),
             "exception.escaped": str(escaped),
         }
         if attributes:
@@ -294,8 +324,23 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         """As the SDK's span: an exception escaping ``with span:`` is recorded, status ERROR."""
         if exc_val is not None and self.is_recording():
             self.record_exception(exc_val, escaped=True)
-            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {exc_val}"))
+            message = safe_text(exc_val, sys.maxsize)
+            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {message}"))
         self.end()
+
+
+def span_name(name: object) -> str:
+    """A span name from whatever was given (``None``, a number, an object): its text."""
+    return safe_text(name, _NAME_LIMIT)
+
+
+def _stacktrace(exception: BaseException) -> str:
+    try:
+        return "".join(
+            traceback.format_exception(type(exception), exception, exception.__traceback__)
+        )
+    except Exception as exc:  # not an exception at all, or a traceback that cannot be read
+        return f"<no stack trace: {type(exc).__name__}>"
 
 
 def _valid_link(context: SpanContext, attributes: Attributes, limits: SpanLimits) -> Optional[Link]:
@@ -349,6 +394,8 @@ class SpanFactory:
         """A started span, or a non-recording one where the SDK would give one."""
         if not self._enabled:
             return trace_api.INVALID_SPAN  # OTEL_SDK_DISABLED: the SDK's no-op tracer's answer
+        if type(name) is not str:
+            name = span_name(name)
         links = links or ()
         parent: Optional[SpanContext] = trace_api.get_current_span(context).get_span_context()
         if self._is_enabled is not None and not self._is_enabled():
