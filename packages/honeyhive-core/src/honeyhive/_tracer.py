@@ -251,6 +251,7 @@ class HoneyHiveTracer:
             InstrumentationScope("honeyhive", __version__),
             limits,
         )
+        self._spans.check = self._arguments
         _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
         if settings.link_carrier:
@@ -415,6 +416,15 @@ class HoneyHiveTracer:
             return trace_api.INVALID_SPAN
         check = self._arguments
         attributes = check.mapping("start_span", "attributes", attributes)
+        if attributes is not None:
+            try:  # read once, here, where it may fail; attribute keys are strings
+                given = list(attributes.items())
+                attributes = {k: v for k, v in given if type(k) is str}
+                if len(attributes) < len(given):
+                    check.report("start_span", "attributes", "has keys that are not strings")
+            except Exception:
+                check.report("start_span", "attributes", "cannot be read")
+                attributes = None
         if not check.accepts("start_span", "kind", kind, SpanKind, "a SpanKind"):
             kind = SpanKind.INTERNAL
         if links is not None and not (
@@ -482,12 +492,13 @@ class HoneyHiveTracer:
         check, rules = self._arguments, self._rules
         flat: dict[str, AttributeValue] = {}
         cut = 0
+        # Never the truth value of what the user gave: a mapping's __len__ may raise.
         extra = check.mapping("enrich_span", "attributes", attributes)
-        if extra:
+        if extra is not None:
             cut += flatten_each(flat, extra, rules)
         for namespace, value in values.items():
             value = check.mapping("enrich_span", namespace, value)
-            if value:
+            if value is not None:
                 cut += flatten_each(flat, value, rules, f"honeyhive_{namespace}")
         if error is not None:
             flat["honeyhive_error"] = safe_text(error, rules.max_length)
@@ -530,10 +541,10 @@ class HoneyHiveTracer:
         }
         session_inputs = check.mapping("enrich_session", "inputs", inputs)
         for name, value in fields.items():
-            copied = self._body(value, name) if value else None
+            copied = self._body(value, name) if value is not None else None
             if copied:
                 body[name] = copied
-        if session_inputs:  # the protocol folds session inputs into metadata.inputs
+        if session_inputs is not None:  # the protocol folds session inputs into metadata.inputs
             copied = self._body(session_inputs, "metadata.inputs")
             if copied:
                 merged = body.get("metadata")
@@ -639,7 +650,11 @@ class HoneyHiveTracer:
     ) -> MutableMapping[str, Any]:
         """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
         target = _propagation.as_mutable(carrier)
-        if setter is None and not self._arguments.accepts(
+        check = self._arguments
+        if setter is not None and not callable(getattr(setter, "set", None)):
+            check.report("inject", "setter", "must be an OpenTelemetry Setter (with .set)")
+            setter = None
+        if setter is None and not check.accepts(
             "inject", "carrier", target, MutableMapping, "a mutable mapping (or give a setter)"
         ):
             return target
@@ -658,7 +673,10 @@ class HoneyHiveTracer:
         Spans started after this are children of the carrier's span and belong to its session,
         until :meth:`unlink` restores the previous context.
         """
-        ctx = _propagation.extract(self._propagator, carrier or {}, getter)
+        if getter is not None and not callable(getattr(getter, "get", None)):
+            self._arguments.report("link", "getter", "must be an OpenTelemetry Getter (.get)")
+            getter = None
+        ctx = _propagation.extract(self._propagator, {} if carrier is None else carrier, getter)
         ctx = context_api.set_value(TRACER_KEY, self, ctx)
         return context_api.attach(ctx)
 

@@ -5,7 +5,8 @@ Two layers. :class:`ArgumentCheck` handles arguments of the wrong kind (``metada
 the misuse is counted (``tracer.dropped_values["invalid_argument"]``) and said once per kind.
 :func:`entry_point` is the backstop around every public run-time method: whatever still
 escapes is an SDK bug, recorded as an internal error, and the method returns its documented
-fallback instead of raising.
+fallback instead of raising. Only a call that does not fit the signature at all raises, with
+Python's own ``TypeError``.
 """
 
 from __future__ import annotations
@@ -65,8 +66,19 @@ class ArgumentCheck:
             )
 
 
+def _raised_by_the_call(exc: TypeError) -> bool:
+    """Whether the method never started: the call itself did not match its signature."""
+    tb = exc.__traceback__
+    return tb is not None and tb.tb_next is None
+
+
 def entry_point(fallback: Callable[[], Any]) -> Callable[[F], F]:
-    """Run the method; if it raises, record an internal error and return ``fallback()``."""
+    """Run the method; if it raises, record an internal error and return ``fallback()``.
+
+    A call that does not match the method's signature (a missing or unknown argument) still
+    raises Python's ``TypeError``, as the undecorated method would: that is a programming
+    error, which static checkers catch, not a value met at run time.
+    """
 
     def decorate(method: F) -> F:
         where = method.__qualname__
@@ -76,6 +88,8 @@ def entry_point(fallback: Callable[[], Any]) -> Callable[[F], F]:
             try:
                 return method(*args, **kwargs)
             except Exception as exc:
+                if isinstance(exc, TypeError) and _raised_by_the_call(exc):
+                    raise  # the arguments do not fit the signature: Python's own TypeError
                 internal_error(where, exc)
                 return fallback()
 

@@ -47,6 +47,7 @@ from opentelemetry.util.types import Attributes
 
 from honeyhive._diagnostics import logger
 from honeyhive._spans._attributes import safe_text
+from honeyhive._spans._guards import ArgumentCheck
 from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         # The processors this span reports to; also the key that names its owning tracer
         # (shared with the SDK's spans, see honeyhive._context.owner_of).
         self._span_processor = factory.processor
+        self._check = factory.check
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -145,24 +147,40 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         return self._end_time is None
 
     def set_attribute(self, key: str, value: AnyValue) -> None:
+        if type(key) is not str or not key:
+            self._misuse("set_attribute", "key", "must be a non-empty string")
+            return
         with self._lock:
             if self._end_time is None:
-                self._attributes[key] = value
+                try:
+                    self._attributes[key] = value
+                except Exception:  # a value whose checks raise (a bad __len__, __str__...)
+                    self._misuse("set_attribute", "value", "cannot be read")
                 return
         _ended(self, "set_attribute")
 
     def set_attributes(self, attributes: Mapping[str, AnyValue]) -> None:
+        if not _is(attributes, Mapping):
+            self._misuse("set_attributes", "attributes", "must be a mapping")
+            return
         with self._lock:
             if self._end_time is None:
                 store = self._attributes
                 set_items = getattr(store, "_set_items", None)  # the SDK's own path (>= 1.39)
-                if set_items is not None:
-                    set_items(attributes)
-                else:
-                    for key, value in attributes.items():
-                        store[key] = value
+                try:
+                    if set_items is not None:
+                        set_items(attributes)
+                    else:
+                        for key, value in attributes.items():
+                            store[key] = value
+                except Exception:
+                    self._misuse("set_attributes", "attributes", "cannot be read")
                 return
         _ended(self, "set_attributes")
+
+    def _misuse(self, method: str, argument: str, problem: str) -> None:
+        """An argument of the wrong kind: ignored, counted and said once (never raised)."""
+        _report_misuse(self._check, f"span.{method}", argument, problem)
 
     def set_clean(self, attributes: Mapping[str, Any]) -> None:
         """Store values already known valid (see honeyhive._spans._fastattrs). What does not fit
@@ -206,14 +224,16 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         attributes: Attributes = None,
         timestamp: Optional[int] = None,
     ) -> None:
+        if type(name) is not str:
+            name = span_name(name)
+        if timestamp is not None and type(timestamp) is not int:
+            self._misuse("add_event", "timestamp", "must be an int (ns since the epoch)")
+            timestamp = None
         limits = self._limits
         event = Event(
             name,
-            BoundedAttributes(
-                limits.max_event_attributes,
-                attributes,
-                immutable=True,
-                max_value_len=limits.max_attribute_length,
+            self._bounded(
+                "add_event", attributes, limits.max_event_attributes, limits.max_attribute_length
             ),
             timestamp,
         )
@@ -226,10 +246,32 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 return
         _ended(self, "add_event")
 
+    def _bounded(
+        self, method: str, attributes: Any, maxlen: Optional[int], max_value_len: Optional[int]
+    ) -> BoundedAttributes:
+        """An event's or a link's attributes as the SDK keeps them; unreadable ones left out."""
+        if attributes is not None and not isinstance(attributes, Mapping):
+            self._misuse(method, "attributes", "must be a mapping")
+            attributes = None
+        try:
+            return BoundedAttributes(
+                maxlen, attributes, immutable=True, max_value_len=max_value_len
+            )
+        except Exception:
+            self._misuse(method, "attributes", "cannot be read")
+            return BoundedAttributes(maxlen, None, immutable=True, max_value_len=max_value_len)
+
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
-        link = _valid_link(context, attributes, self._limits)
-        if link is None:
+        if not _is(context, SpanContext):
+            self._misuse("add_link", "context", "must be a SpanContext")
             return
+        limits = self._limits
+        bounded = self._bounded(
+            "add_link", attributes, limits.max_link_attributes, limits.max_attribute_length
+        )
+        if not (context.is_valid or bounded or context.trace_state):
+            return  # as the SDK: a link to nothing is dropped
+        link = Link(context, bounded)
         with self._lock:
             if self._end_time is None:
                 links = self._links
@@ -282,6 +324,12 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         timestamp: Optional[int] = None,
         escaped: bool = False,
     ) -> None:
+        if not _is(exception, BaseException):
+            self._misuse("record_exception", "exception", "must be an exception")
+            return
+        if attributes is not None and not _is(attributes, Mapping):
+            self._misuse("record_exception", "attributes", "must be a mapping")
+            attributes = None
         cls = type(exception)
         module = cls.__module__
         recorded: dict[str, AnyValue] = {
@@ -292,10 +340,13 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             ),
             "exception.message": safe_text(exception, sys.maxsize),
             "exception.stacktrace": _stacktrace(exception),
-            "exception.escaped": str(escaped),
+            "exception.escaped": str(escaped is True),
         }
-        if attributes:
-            recorded.update(attributes)
+        if attributes is not None:
+            try:
+                recorded.update(attributes)
+            except Exception:
+                self._misuse("record_exception", "attributes", "cannot be read")
         self.add_event("exception", recorded, timestamp)
 
     def end(self, end_time: Optional[int] = None) -> None:
@@ -343,19 +394,18 @@ def _stacktrace(exception: BaseException) -> str:
         return f"<no stack trace: {type(exc).__name__}>"
 
 
-def _valid_link(context: SpanContext, attributes: Attributes, limits: SpanLimits) -> Optional[Link]:
-    """The link as the SDK keeps it (None for one the SDK would drop)."""
-    if not (context and (context.is_valid or attributes or context.trace_state)):
-        return None
-    return Link(
-        context,
-        BoundedAttributes(
-            limits.max_link_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        ),
-    )
+def _is(value: object, kind: Any) -> bool:
+    """``isinstance`` for arguments whose annotation user code need not honour (so the type
+    checker does not take the check for dead code)."""
+    return isinstance(value, kind)
+
+
+def _report_misuse(check: Optional[ArgumentCheck], call: str, argument: str, problem: str) -> None:
+    if check is not None:
+        check.report(call, argument, problem)
+    elif call not in _warned:  # a span from a factory without a tracer: said once
+        _warned.add(call)
+        logger.warning("honeyhive: %s(%s=...) %s; ignored", call, argument, problem)
 
 
 class SpanFactory:
@@ -381,6 +431,8 @@ class SpanFactory:
         # The provider's processor chain itself, so processors added to it later see these
         # spans too (it keeps its processors in a tuple it replaces on every addition).
         self.processor: Any = getattr(sdk_tracer, "span_processor", None)
+        #: Where our spans report arguments of the wrong kind (the tracer's, once it has one).
+        self.check: Optional[ArgumentCheck] = None
 
     def start(
         self,
