@@ -14,7 +14,6 @@ from typing import Any, Callable
 import pytest
 
 from honeyhive import HoneyHiveTracer, trace
-from honeyhive._spans import _limits
 
 from support.collector import Collector, ReceivedSpan
 
@@ -34,6 +33,10 @@ def under(span: ReceivedSpan, prefix: str) -> dict[str, Any]:
 @pytest.fixture
 def fresh_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """The truncation message is rate-limited process-wide: start each test with a new one."""
+    try:
+        from honeyhive._spans import _limits
+    except ImportError:  # an SDK from before the limits (running these tests against it)
+        return
     monkeypatch.setattr(_limits, "_reporter", _limits._Reporter())
 
 
@@ -175,7 +178,7 @@ def test_limits_are_settings_and_environment_variables(
     ],
 )
 def test_a_limit_that_is_not_positive_is_refused(setting: str, value: int) -> None:
-    with pytest.raises(ValueError, match=setting):
+    with pytest.raises(ValueError, match=rf"{setting}.*greater than 0"):
         HoneyHiveTracer(test_mode=True, **{setting: value})
 
 

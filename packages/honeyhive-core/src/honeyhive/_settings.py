@@ -251,11 +251,8 @@ def _resolve_mask(value: Any) -> Optional[Callable[[str, Any], Any]]:
     if value is None or callable(value):
         return value  # type: ignore[no-any-return]
     path = str(value).strip()
-    module_name, sep, attribute = path.partition(":")
-    if not sep:
-        module_name, _, attribute = path.rpartition(".")
     try:
-        hook = getattr(importlib.import_module(module_name), attribute)
+        hook = _import_object(path)
     except (ImportError, AttributeError, ValueError) as exc:
         raise ValueError(
             f"invalid HoneyHive setting {_setting_name('mask')}: cannot import {path!r} ({exc})"
@@ -265,6 +262,28 @@ def _resolve_mask(value: Any) -> Optional[Callable[[str, Any], Any]]:
             f"invalid HoneyHive setting {_setting_name('mask')}: {path!r} is not callable"
         )
     return hook  # type: ignore[no-any-return]
+
+
+def _import_object(path: str) -> Any:
+    """``package.module:name`` or ``package.module.name`` (the longest importable module)."""
+    module_name, sep, attributes = path.partition(":")
+    if sep:
+        target: Any = importlib.import_module(module_name)
+        for name in attributes.split("."):
+            target = getattr(target, name)
+        return target
+    parts = path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            if split == 1:
+                raise
+            continue
+        for name in parts[split:]:
+            target = getattr(target, name)
+        return target
+    raise ValueError("expected a dotted path such as 'myapp.privacy.mask'")
 
 
 def _validate_redaction_edits(tracer: TracerConfig) -> None:
