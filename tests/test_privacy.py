@@ -343,3 +343,31 @@ def test_outgoing_calls_use_the_tracers_query_list(
     assert client.attributes["url.full"].endswith(
         "/nowhere?tenant=[REDACTED]&JSESSIONID=[REDACTED]&page=2"
     )
+
+
+def test_the_pii_example_of_the_privacy_page_works_as_written(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "privacy.md").read_text()
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "def mask" in b]
+    monkeypatch.setenv("HH_API_URL", collector.url)
+    scope: dict[str, Any] = {}
+    exec(compile(example, "docs/privacy.md", "exec"), scope)  # our own documentation
+    tracer: HoneyHiveTracer = scope["tracer"]
+    try:
+
+        @trace(tracer=tracer)
+        def answer(question: str, customer: dict[str, str]) -> str:
+            return f"Refund sent to {customer['email']}"
+
+        answer(
+            "Refund for ann@example.com, card 4111 1111 1111 1111",
+            {"email": "ann@example.com", "phone": "+47 555 0100"},
+        )
+        (span,) = delivered(collector, tracer, 1)
+    finally:
+        tracer.close()
+    assert span.attributes["honeyhive_inputs.question"] == "Refund for <email>, card <card>"
+    assert span.attributes["honeyhive_inputs.customer.email"] == "<email>"
+    assert "honeyhive_inputs.customer.phone" not in span.attributes
+    assert span.attributes["honeyhive_outputs.result"] == "Refund sent to <email>"
