@@ -7,6 +7,8 @@ Everything here runs on the application thread, so it is the SDK's hot path.
 * ``_scope``: :class:`SpanScope`, the open-current-close behind ``trace()`` and ``@trace``;
   :func:`record_error`, an exception recorded once.
 * ``_decorator``: ``@trace`` and ``@atrace`` (functions, coroutines, generators).
+* ``_stream``: what a traced generator streamed (joined text, or a capped list) and the time
+  to its first chunk.
 * ``_attributes``: Python values into span attributes: the protocol's flattening within the
   capture limits, secret-name redaction; the protocol's event types.
 * ``_limits``: :class:`CaptureRules` (string length, collection length, attributes per span)

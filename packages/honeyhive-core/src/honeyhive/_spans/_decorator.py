@@ -2,8 +2,10 @@
 
 Works on plain and ``async`` functions, generators and async generators. For generators the span
 covers the whole iteration and is current only while the generator's own code runs, so nothing
-stays attached between items. An exception is recorded once, marks the span ERROR and propagates
-unchanged; the function always runs exactly once, whatever happens inside the SDK.
+stays attached between items; what they streamed and the time to the first chunk are recorded
+when the iteration ends (see ``_stream``). An exception is recorded once, marks the span ERROR
+and propagates unchanged; the function always runs exactly once, whatever happens inside the
+SDK.
 
 Arguments go under ``honeyhive_inputs.<name>`` and the return value under
 ``honeyhive_outputs.result``, flattened as the protocol says, secret-looking names redacted and
@@ -26,6 +28,7 @@ from honeyhive._spans._fastattrs import add_captured
 from honeyhive._spans._limits import CaptureRules
 from honeyhive._spans._redaction import REDACTED
 from honeyhive._spans._scope import SpanScope
+from honeyhive._spans._stream import StreamRecorder
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -168,6 +171,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.asend
             value: Any = None
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -175,6 +179,7 @@ def _wrap(
                         item = await send(value)
                     finally:
                         scope.pause()
+                    stream.add(item)
                     try:
                         value = yield item
                         send = gen.asend
@@ -193,6 +198,7 @@ def _wrap(
                 error = exc
                 raise
             finally:
+                stream.finish(scope.span)
                 scope.close(error)
 
         return async_gen_wrapper  # type: ignore[return-value]
@@ -208,6 +214,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.send
             value: Any = None
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -215,6 +222,7 @@ def _wrap(
                         item = send(value)
                     finally:
                         scope.pause()
+                    stream.add(item)
                     try:
                         value = yield item
                         send = gen.send
@@ -233,6 +241,7 @@ def _wrap(
                 error = exc
                 raise
             finally:
+                stream.finish(scope.span)
                 scope.close(error)
 
         return gen_wrapper  # type: ignore[return-value]
