@@ -224,3 +224,19 @@ def test_dataclasses_and_models_are_read_field_by_field_within_the_limits(
     assert span.attributes["batch.rows.32"] == "...[truncated 499968 items]"
     assert span.attributes["request.prompt"] == "hi"
     assert span.attributes["request.history.32"] == "...[truncated 199968 items]"
+
+
+def test_instrumentor_spans_keep_opentelemetrys_own_attribute_limit(
+    collector: Collector, make_tracer: MakeTracer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "500")
+    tracer = make_tracer()
+    instrumentor = tracer.provider.get_tracer("an.instrumentor")
+    with instrumentor.start_as_current_span("llm") as span:
+        for i in range(300):  # what an instrumentor sets itself is OpenTelemetry's business
+            span.set_attribute(f"llm.input_messages.{i}.message.content", f"m{i}")
+        tracer.enrich_current_span({f"note{i}": i for i in range(300)})  # ours: the limit
+    received = one(collector, tracer)
+    assert len([k for k in received.attributes if k.startswith("llm.input_messages.")]) == 300
+    assert not [k for k in received.attributes if k.startswith("note")]  # the span was full
+    assert received.attributes["honeyhive.truncated"] == 300

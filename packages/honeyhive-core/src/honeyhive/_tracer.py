@@ -234,8 +234,13 @@ class HoneyHiveTracer:
             call_drops=self._call_drops,
         )
         resource = Resource.create({"service.name": settings.project or "honeyhive"})
+        # Room for the captured attributes and the SDK's own, and never less than what
+        # OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (or its default) gives instrumentors' spans.
+        otel_default = SpanLimits().max_span_attributes or 0
         limits = SpanLimits(
-            max_span_attributes=settings.capture_max_attributes + RESERVED_ATTRIBUTES,
+            max_span_attributes=max(
+                otel_default, settings.capture_max_attributes + RESERVED_ATTRIBUTES
+            ),
             max_span_attribute_length=settings.capture_max_length + 64,
         )
         self._provider = TracerProvider(
@@ -459,7 +464,7 @@ class HoneyHiveTracer:
             return False
         flat: dict[str, AttributeValue] = {}
         cut = flatten_each(flat, values, self._rules)
-        add_captured(span, flat, cut)
+        add_captured(span, flat, cut, self._rules.max_attributes)
         return True
 
     @entry_point(lambda: False)
@@ -504,7 +509,7 @@ class HoneyHiveTracer:
             flat["honeyhive_error"] = safe_text(error, rules.max_length)
         if not flat and not cut:
             return False
-        add_captured(span, flat, cut)
+        add_captured(span, flat, cut, rules.max_attributes)
         return True
 
     @entry_point(lambda: None)

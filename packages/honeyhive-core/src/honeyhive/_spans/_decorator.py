@@ -108,8 +108,9 @@ def _capture_result(tracer: HoneyHiveTracer, span: Span, result: Any) -> None:
         return
     try:
         out: dict[str, AttributeValue] = {}
-        cut = flatten_into(out, "honeyhive_outputs.result", result, tracer._rules)
-        add_captured(span, out, cut)
+        rules = tracer._rules
+        cut = flatten_into(out, "honeyhive_outputs.result", result, rules)
+        add_captured(span, out, cut, rules.max_attributes)
     except Exception as exc:
         internal_error("capturing a return value", exc)
 

@@ -22,7 +22,7 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.trace import Span
 
-from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED, report_truncation
+from honeyhive._spans._limits import TRUNCATED, report_truncation
 from honeyhive._spans._span import HoneyHiveSpan
 
 __all__ = ["add_captured", "set_clean"]
@@ -70,32 +70,36 @@ def set_clean(span: Span, attributes: Mapping[str, Any]) -> None:
         store._dict.update(attributes)
 
 
-def add_captured(span: Span, attributes: Mapping[str, Any], truncated: int = 0) -> None:
-    """Add flattened captured values to ``span`` within its capture room; count what was cut.
+def add_captured(
+    span: Span, attributes: Mapping[str, Any], truncated: int, max_attributes: int
+) -> None:
+    """Add flattened captured values to ``span`` while it holds fewer than ``max_attributes``
+    (the tracer's ``capture_max_attributes``); count what was cut or left out.
 
     ``truncated``: values already cut or left out while flattening. Never raises past the
     span's own API (callers guard it as they guard flattening).
     """
     if type(span) is HoneyHiveSpan:
-        truncated = span.add_captured(attributes, truncated)
+        truncated = span.add_captured(attributes, truncated, max_attributes)
     elif span.is_recording():
-        truncated = _add_to_other_span(span, attributes, truncated)
+        truncated = _add_to_other_span(span, attributes, truncated, max_attributes)
     else:
         return
     if truncated:
         report_truncation(getattr(span, "name", ""), truncated)
 
 
-def _add_to_other_span(span: Span, attributes: Mapping[str, Any], truncated: int) -> int:
+def _add_to_other_span(
+    span: Span, attributes: Mapping[str, Any], truncated: int, max_attributes: int
+) -> int:
     """An instrumentor's span (the SDK's own class): the same room, through its public API."""
     store = getattr(span, "_attributes", None)
-    maxlen = getattr(store, "maxlen", None)
-    if isinstance(maxlen, int):
-        room = maxlen - RESERVED_ATTRIBUTES - len(store)  # type: ignore[arg-type]
-        if len(attributes) > room:
-            kept = dict(islice(attributes.items(), max(0, room)))
-            truncated += len(attributes) - len(kept)
-            attributes = kept
+    held = len(store) if isinstance(store, BoundedAttributes) else 0
+    room = max_attributes - held
+    if len(attributes) > room:
+        kept = dict(islice(attributes.items(), max(0, room)))
+        truncated += len(attributes) - len(kept)
+        attributes = kept
     span.set_attributes(attributes)
     if truncated:
         current = getattr(span, "attributes", None) or {}

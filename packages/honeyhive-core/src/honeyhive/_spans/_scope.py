@@ -99,7 +99,8 @@ class SpanScope:
             span = tracer._spans.start(self._name, parent, self._kind)
             if self._attributes or self._truncated:
                 # flattened by us: valid values, within the limits
-                add_captured(span, self._attributes or {}, self._truncated)
+                cap = tracer._rules.max_attributes
+                add_captured(span, self._attributes or {}, self._truncated, cap)
             # The span itself tells which tracer owns it (see _context.current_tracer): no
             # second context entry is needed on this, the hottest, path.
             ctx = trace_api.set_span_in_context(span, parent)

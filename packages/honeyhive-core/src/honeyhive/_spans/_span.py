@@ -48,7 +48,7 @@ from opentelemetry.util.types import Attributes
 from honeyhive._diagnostics import logger
 from honeyhive._spans._attributes import safe_text
 from honeyhive._spans._guards import ArgumentCheck
-from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED
+from honeyhive._spans._limits import TRUNCATED
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
@@ -197,20 +197,23 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 attributes = dict(islice(attributes.items(), room))
             store._dict.update(attributes)
 
-    def add_captured(self, attributes: Mapping[str, Any], truncated: int) -> int:
-        """Store captured values (flattened by the SDK) within the span's capture room, and
-        add how many were cut or left out to ``honeyhive.truncated``; returns that number."""
+    def add_captured(
+        self, attributes: Mapping[str, Any], truncated: int, max_attributes: int
+    ) -> int:
+        """Store captured values (flattened by the SDK) while the span holds fewer than
+        ``max_attributes``, and add how many were cut or left out to ``honeyhive.truncated``;
+        returns that number. What is already on the span is never pushed out."""
         with self._lock:
             if self._end_time is not None:
                 return 0
             store = self._attributes
             maxlen = store.maxlen
-            if maxlen is not None:
-                room = maxlen - RESERVED_ATTRIBUTES - len(store)
-                if len(attributes) > room:
-                    kept = dict(islice(attributes.items(), max(0, room)))
-                    truncated += len(attributes) - len(kept)
-                    attributes = kept
+            limit = max_attributes if maxlen is None else min(max_attributes, maxlen)
+            room = limit - len(store)
+            if len(attributes) > room:
+                kept = dict(islice(attributes.items(), max(0, room)))
+                truncated += len(attributes) - len(kept)
+                attributes = kept
             values = store._dict
             values.update(attributes)
             if truncated:

@@ -163,6 +163,6 @@ class StreamRecorder:
                     if len(out) < rules.max_attributes:
                         left_out = self._count - len(kept)
                         out[f"{OUTPUT}.{len(kept)}"] = f"...[truncated {left_out} items]"
-            add_captured(span, out, cut)
+            add_captured(span, out, cut, rules.max_attributes)
         except Exception as exc:
             internal_error("recording a generator's output", exc)
