@@ -114,7 +114,7 @@ def flatten_into(
             return 0
         out[prefix] = cut_text(value, rules.max_length)
         return 1
-    if cls is bool or cls is float or (cls is int and _INT64_MIN <= value <= _INT64_MAX):
+    if (cls is int and _INT64_MIN <= value <= _INT64_MAX) or cls is float or cls is bool:
         if len(out) >= cap:
             return 1
         out[prefix] = value

@@ -19,7 +19,7 @@ import inspect
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
 
-from opentelemetry.trace import INVALID_SPAN, Span
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 
 from honeyhive._context import current_tracer
 from honeyhive._diagnostics import internal_error
@@ -145,7 +145,7 @@ class _Traced:
             if tracer is None or tracer.closed:
                 return None
             attributes, cut = _call_attributes(tracer, self.params, args, kwargs, self.static)
-            return SpanScope(tracer, self.name, attributes, truncated=cut)
+            return SpanScope(tracer, self.name, attributes, SpanKind.INTERNAL, cut)
         except Exception as exc:
             internal_error("@trace", exc)
             return None

@@ -26,7 +26,6 @@ from honeyhive._diagnostics import logger
 from honeyhive._spans._redaction import is_secret_name
 
 __all__ = [
-    "DEFAULT_RULES",
     "MAX_DEPTH",
     "MAX_KEY_LENGTH",
     "RESERVED_ATTRIBUTES",
@@ -65,9 +64,6 @@ class CaptureRules:
         secret_keys: Callable[[str], bool] = is_secret_name,
     ) -> CaptureRules:
         return cls(max_length, max_items, max_attributes, secret_keys)
-
-
-DEFAULT_RULES = CaptureRules.of()
 
 
 def cut_text(text: str, limit: int) -> str:
@@ -111,4 +107,4 @@ _reporter = _Reporter()
 def report_truncation(span_name: object, count: int) -> None:
     """Say that ``count`` values on a span were cut (rate-limited: once a minute at most)."""
     if count > 0:
-        _reporter.report(span_name if isinstance(span_name, str) else repr(span_name), count)
+        _reporter.report(span_name if isinstance(span_name, str) else "<span>", count)
