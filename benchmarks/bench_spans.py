@@ -25,6 +25,8 @@ All contenders run in one process, interleaved round by round (rotating order):
   drain, so ``+drain`` against ``raw_otlp`` is the like-for-like pipeline cost.
 * ``raw_otlp``: the SDK + ``BatchSpanProcessor`` on an exporter that encodes every batch as the
   OTLP/HTTP exporter does and discards the bytes (the incumbent's export work, no network).
+* ``ours_list_1k`` vs ``ours_list_1m``: ``@trace`` on ``def f(values): return values`` called
+  with a list of 1,000 and of 1,000,000 integers: the capture limits make both cost the same.
 
 After each timed block the contender's export queue is drained outside the timer (so no
 contender's backlog slows the next one) and that drain time is kept: the ``+drain`` rows
@@ -57,6 +59,7 @@ from opentelemetry.trace import NoOpTracer
 NAME = "spans"
 TARGET_OURS = 0.8  # ours trace() / raw SDK + BatchSpanProcessor
 TARGET_DECORATOR = 1.2  # ours @trace / raw SDK decorator
+TARGET_BIG_LIST = 2.0  # ours @trace on a 1M-element list / the same on a 1,000-element list
 RAW_QUEUE = 100_000
 # Settings that keep our delivery thread asleep during a timed block (batches of up to 65536
 # spans, the timer an hour): its whole export work then happens in the drain after the block.
@@ -117,6 +120,14 @@ def _call_loop(func: Callable[[int, int], int]) -> Callable[[int], None]:
     return run
 
 
+def _list_loop(func: Callable[[list[int]], Any], values: list[int]) -> Callable[[int], None]:
+    def run(n: int) -> None:
+        for _ in range(n):
+            func(values)
+
+    return run
+
+
 def measure(rounds: int, iterations: int, warmup_rounds: int = 2) -> Report:
     from honeyhive import HoneyHiveTracer, trace
 
@@ -162,6 +173,15 @@ def measure(rounds: int, iterations: int, warmup_rounds: int = 2) -> Report:
     def deferred_f(a: int, b: int) -> int:
         return a + b
 
+    # The capture limits: a list argument and result of a million elements should cost what
+    # one of a thousand does (both are read only up to capture_max_items).
+    small_list = list(range(1_000))
+    big_list = list(range(1_000_000))
+
+    @trace(tracer=tracer)
+    def passthrough(values: list[int]) -> list[int]:
+        return values
+
     flushed: list[bool] = []
 
     def raw_settle() -> None:
@@ -182,6 +202,8 @@ def measure(rounds: int, iterations: int, warmup_rounds: int = 2) -> Report:
         Contender("ours_decorator", _call_loop(ours_f), ours_settle),
         Contender("ours_deferred", _span_loop(deferred.trace), deferred_settle),
         Contender("ours_decorator_deferred", _call_loop(deferred_f), deferred_settle),
+        Contender("ours_list_1k", _list_loop(passthrough, small_list), ours_settle),
+        Contender("ours_list_1m", _list_loop(passthrough, big_list), ours_settle),
     ]
     if otlp_provider is not None:
 
@@ -195,7 +217,7 @@ def measure(rounds: int, iterations: int, warmup_rounds: int = 2) -> Report:
         timings = interleave(
             contenders, rounds=rounds, iterations=iterations, warmup_rounds=warmup_rounds
         )
-        if ours_f(1, 2) != 3 or raw_f(1, 2) != 3:
+        if ours_f(1, 2) != 3 or raw_f(1, 2) != 3 or passthrough(big_list) is not big_list:
             raise RuntimeError("a decorated function returned the wrong result")
         spans_per_contender = (warmup_rounds + rounds) * iterations
         raw_provider.force_flush()
@@ -328,6 +350,23 @@ def _report(timings: Timings, checks: dict[str, Any], warmup_rounds: int) -> Rep
             label="ours @trace vs raw, drain included",
             with_settle=True,
             note="counts the export thread's work: both batch, neither exporter encodes",
+        ),
+    ]
+    big_list_baseline = Row(
+        "big list", "ours @trace, 1,000-element list", timings.median_us("ours_list_1k")
+    )
+    big_list_baseline.status = "baseline"
+    big_list_baseline.extra["contender_id"] = "ours_list_1k"
+    rows += [
+        big_list_baseline,
+        ratio_row(
+            "big list",
+            timings,
+            "ours_list_1m",
+            "ours_list_1k",
+            label="ours @trace, 1,000,000-element list",
+            target=TARGET_BIG_LIST,
+            note="argument and result read only up to capture_max_items (32)",
         ),
     ]
     for row in rows:

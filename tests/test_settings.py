@@ -110,6 +110,46 @@ def test_init_errors_name_the_setting(settings: dict[str, object], fragment: str
         HoneyHiveTracer(**settings)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"server_url": "http://127.0.0.1:4318\n/x"}, "control characters"),
+        ({"server_url": "http://127.0.0.1\r\nHost: evil:8"}, "control characters"),
+        ({"server_url": "http://127.0.0.1:99999"}, "invalid port"),
+        ({"server_url": "http://127.0.0.1:0"}, "invalid port"),
+        ({"server_url": "http://127.0.0.1:http"}, "invalid port"),
+        ({"export_timeout": float("inf")}, "export_timeout"),
+        ({"export_timeout": float("nan")}, "export_timeout"),
+        ({"exit_timeout": 1e300}, "exit_timeout"),
+        ({"schedule_delay": float("inf")}, "schedule_delay"),
+    ],
+)
+def test_settings_every_send_would_fail_with_are_refused_at_construction(
+    settings: dict[str, object], fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        HoneyHiveTracer(test_mode=True, **settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("HH_API_URL", "http://localhost:70000", "invalid port"),
+        ("HH_API_URL", "http://local\thost:8318", "control characters"),
+        ("HH_EXPORT_TIMEOUT", "inf", "HH_EXPORT_TIMEOUT"),
+        ("HH_CAPTURE_MAX_ITEMS", "0", "HH_CAPTURE_MAX_ITEMS"),
+        ("HH_REDACT_KEYS", "-not_a_default", "HH_REDACT_KEYS"),
+        ("HH_MASK", "no_such_module_hh.mask", "HH_MASK"),
+    ],
+)
+def test_bad_values_in_the_environment_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=fragment):
+        HoneyHiveTracer(test_mode=True)
+
+
 def test_bad_boolean_in_the_environment_names_the_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -77,10 +77,10 @@ class DropCounter:
 
     __slots__ = ("_counts", "_last_logged", "_lock", "_what")
 
-    def __init__(self, what: str = "spans") -> None:
+    def __init__(self, what: str = "spans", reasons: tuple[str, ...] = DROP_REASONS) -> None:
         self._what = what
         self._lock = forksafe.Lock()
-        self._counts = dict.fromkeys(DROP_REASONS, 0)
+        self._counts = dict.fromkeys(reasons, 0)
         self._last_logged: dict[str, float] = {}
 
     def add(self, reason: str, count: int = 1) -> None:

@@ -6,7 +6,9 @@ validation error is a ``ValueError`` that names the setting and the environment 
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
+import math
 import os
 import sys
 import uuid
@@ -52,11 +54,18 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "verify_tls": ("HH_VERIFY_TLS",),
     "set_global_provider": ("HH_SET_GLOBAL_PROVIDER",),
     "baggage_span_keys": ("HH_BAGGAGE_SPAN_KEYS",),
+    "capture_max_items": ("HH_CAPTURE_MAX_ITEMS",),
+    "capture_max_attributes": ("HH_CAPTURE_MAX_ATTRIBUTES",),
+    "mask": ("HH_MASK",),
+    "redact_keys": ("HH_REDACT_KEYS",),
+    "redact_headers": ("HH_REDACT_HEADERS",),
+    "redact_query_params": ("HH_REDACT_QUERY_PARAMS",),
 }
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _LIST_FIELDS = frozenset({"exporters", "processors", "propagators", "baggage_span_keys"})
+_LIST_FIELDS |= {"redact_keys", "redact_headers", "redact_query_params"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,13 @@ class Settings:
     dataset_id: Optional[str] = None
     datapoint_id: Optional[str] = None
     session_id_given: bool = field(default=False)
+    # What is captured and what never leaves the process (the redact_* hold the user's edits).
+    capture_max_items: int = 32
+    capture_max_attributes: int = 128
+    mask: Optional[Callable[[str, Any], Any]] = None
+    redact_keys: tuple[str, ...] = ()
+    redact_headers: tuple[str, ...] = ()
+    redact_query_params: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # the API key is a SecretStr; show the rest
         return (
@@ -193,13 +209,96 @@ def is_loopback_url(url: str) -> bool:
 
 
 def _validate_server_url(url: str) -> str:
-    parts = urlsplit(url.strip())
+    where = "(set it with server_url= or the HH_API_URL environment variable)"
+    stripped = url.strip()
+    parts = urlsplit(stripped)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            f"server_url must be an http:// or https:// URL, got {redact_url(url)!r} "
-            "(set it with server_url= or the HH_API_URL environment variable)"
+            f"server_url must be an http:// or https:// URL, got {redact_url(url)!r} {where}"
         )
-    return url.strip().rstrip("/")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in stripped):
+        raise ValueError(
+            f"server_url must not contain spaces or control characters such as a newline, got "
+            f"{redact_url(stripped)!r} {where}"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(
+            f"server_url has an invalid port (1 to 65535), got {redact_url(stripped)!r} {where}"
+        )
+    return stripped.rstrip("/")
+
+
+#: Seconds settings: finite, and no longer than a day (a wait longer than that is a mistake,
+#: and the platform's thread waits cannot take much more).
+_SECONDS_SETTINGS = ("schedule_delay", "export_timeout", "exit_timeout")
+_MAX_SECONDS = 86400.0
+
+
+def _validate_seconds(name: str, value: float) -> None:
+    if not math.isfinite(value) or value > _MAX_SECONDS:
+        raise ValueError(
+            f"invalid HoneyHive setting {_setting_name(name)}: must be a finite number of "
+            f"seconds, at most {_MAX_SECONDS:.0f} (one day), got {value!r}"
+        )
+
+
+def _resolve_mask(value: Any) -> Optional[Callable[[str, Any], Any]]:
+    """The mask hook: a callable, or 'package.module.function' / 'package.module:function'."""
+    if value is None or callable(value):
+        return value  # type: ignore[no-any-return]
+    path = str(value).strip()
+    try:
+        hook = _import_object(path)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(
+            f"invalid HoneyHive setting {_setting_name('mask')}: cannot import {path!r} ({exc})"
+        ) from None
+    if not callable(hook):
+        raise ValueError(
+            f"invalid HoneyHive setting {_setting_name('mask')}: {path!r} is not callable"
+        )
+    return hook  # type: ignore[no-any-return]
+
+
+def _import_object(path: str) -> Any:
+    """``package.module:name`` or ``package.module.name`` (the longest importable module)."""
+    module_name, sep, attributes = path.partition(":")
+    if sep:
+        target: Any = importlib.import_module(module_name)
+        for name in attributes.split("."):
+            target = getattr(target, name)
+        return target
+    parts = path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            if split == 1:
+                raise
+            continue
+        for name in parts[split:]:
+            target = getattr(target, name)
+        return target
+    raise ValueError("expected a dotted path such as 'myapp.privacy.mask'")
+
+
+def _validate_redaction_edits(tracer: TracerConfig) -> None:
+    """Each redact_* list edits its defaults; a bad entry is an error here, not at first use."""
+    from honeyhive._http import DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_QUERY_PARAMS
+    from honeyhive._spans import DEFAULT_REDACT_KEYS, edit_names
+
+    for name, defaults in (
+        ("redact_keys", DEFAULT_REDACT_KEYS),
+        ("redact_headers", DEFAULT_REDACT_HEADERS),
+        ("redact_query_params", DEFAULT_REDACT_QUERY_PARAMS),
+    ):
+        edits = getattr(tracer, name)
+        if edits:
+            edit_names(defaults, edits, _setting_name(name))
 
 
 def _validate_session_id(value: str) -> str:
@@ -268,6 +367,10 @@ def resolve(
         )
     if tracer.max_export_batch_size > tracer.max_queue_size:
         raise ValueError("max_export_batch_size must not exceed max_queue_size")
+    for name in _SECONDS_SETTINGS:
+        _validate_seconds(name, getattr(tracer, name))
+    _validate_redaction_edits(tracer)
+    mask = _resolve_mask(tracer.mask)
 
     return Settings(
         api_key=api_key,
@@ -306,6 +409,12 @@ def resolve(
         dataset_id=evaluation.dataset_id,
         datapoint_id=evaluation.datapoint_id,
         session_id_given=session_given,
+        capture_max_items=tracer.capture_max_items,
+        capture_max_attributes=tracer.capture_max_attributes,
+        mask=mask,
+        redact_keys=tuple(tracer.redact_keys or ()),
+        redact_headers=tuple(tracer.redact_headers or ()),
+        redact_query_params=tuple(tracer.redact_query_params or ()),
     )
 
 

@@ -12,6 +12,7 @@ See ``docs/architecture.md`` for the path of a span through them.
 from __future__ import annotations
 
 import atexit
+import math
 import time
 import uuid
 import weakref
@@ -45,18 +46,34 @@ from honeyhive._export import (
     gate_for,
     spool_for,
 )
-from honeyhive._http import disable_client_tracing, enable_client_tracing, redact_url
+from honeyhive._http import (
+    DEFAULT_REDACT_QUERY_PARAMS,
+    QueryRedaction,
+    disable_client_tracing,
+    enable_client_tracing,
+    redact_url,
+)
 from honeyhive._settings import resolve
 from honeyhive._signals import install_sigterm_flush
 from honeyhive._spans import (
-    REDACTED,
+    DEFAULT_REDACT_KEYS,
+    DROP,
+    RESERVED_ATTRIBUTES,
+    VALUE_DROP_REASONS,
+    ArgumentCheck,
     AttributeValue,
+    CaptureRules,
+    Mask,
+    SecretKeys,
     SpanFactory,
     SpanScope,
+    add_captured,
+    edit_names,
+    entry_point,
     event_type_for,
-    flatten_into,
-    is_secret_name,
-    namespaced,
+    flatten_each,
+    plain_body,
+    safe_text,
 )
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
@@ -147,7 +164,30 @@ class HoneyHiveTracer:
         self._closed = False
         self._close_lock = forksafe.Lock()
         self._session_id = settings.session_id or str(uuid.uuid4())
-        self._capture_limit = settings.capture_max_length
+        # What is captured, and what never leaves the process (honeyhive._spans: _limits,
+        # _redaction, _mask; honeyhive._http._urls for query strings).
+        self._value_drops = DropCounter("values", VALUE_DROP_REASONS)
+        self._arguments = ArgumentCheck(self._value_drops)
+        secret_keys = SecretKeys(
+            edit_names(DEFAULT_REDACT_KEYS, settings.redact_keys, "redact_keys")
+        )
+        self._rules = CaptureRules.of(
+            settings.capture_max_length,
+            settings.capture_max_items,
+            settings.capture_max_attributes,
+            secret_keys,
+        )
+        self._mask = (
+            Mask(settings.mask, self._value_drops, settings.capture_max_length)
+            if settings.mask is not None
+            else None
+        )
+        self._query_redaction = QueryRedaction(
+            edit_names(
+                DEFAULT_REDACT_QUERY_PARAMS, settings.redact_query_params, "redact_query_params"
+            ),
+            secret_keys,
+        )
         self._call_drops = DropCounter("API calls")
 
         plugin_config = settings.as_config()
@@ -184,7 +224,7 @@ class HoneyHiveTracer:
             )
         self._delivery = Delivery(
             exporters=exporters,
-            preparer=SpanPreparer(settings, self._session_id),
+            preparer=SpanPreparer(settings, self._session_id, secret_keys, self._mask),
             api=api,
             api_base=settings.server_url,
             max_queue_size=settings.max_queue_size,
@@ -194,7 +234,15 @@ class HoneyHiveTracer:
             call_drops=self._call_drops,
         )
         resource = Resource.create({"service.name": settings.project or "honeyhive"})
-        limits = SpanLimits(max_span_attribute_length=settings.capture_max_length + 64)
+        # Room for the captured attributes and the SDK's own, and never less than what
+        # OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (or its default) gives instrumentors' spans.
+        otel_default = SpanLimits().max_span_attributes or 0
+        limits = SpanLimits(
+            max_span_attributes=max(
+                otel_default, settings.capture_max_attributes + RESERVED_ATTRIBUTES
+            ),
+            max_span_attribute_length=settings.capture_max_length + 64,
+        )
         self._provider = TracerProvider(
             resource=resource,
             shutdown_on_exit=False,  # the tracer's own exit hook closes it, within its budget
@@ -208,6 +256,7 @@ class HoneyHiveTracer:
             InstrumentationScope("honeyhive", __version__),
             limits,
         )
+        self._spans.check = self._arguments
         _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
         if settings.link_carrier:
@@ -337,17 +386,23 @@ class HoneyHiveTracer:
         """A context manager: a span named ``name``, current inside the block.
 
         ``event_type`` lands on ``honeyhive.event_type`` (and on ``honeyhive_event_type`` as
-        model, tool or chain). Keyword arguments become attributes. An exception escaping the
-        block marks the span ERROR, is recorded once and propagates.
+        model, tool or chain). Keyword arguments become attributes, within the capture limits.
+        An exception escaping the block marks the span ERROR, is recorded once and propagates.
         """
         initial: dict[str, AttributeValue] = {}
-        if event_type is not None:
-            initial["honeyhive.event_type"] = event_type
-            initial["honeyhive_event_type"] = event_type_for(event_type)
-        for key, value in attributes.items():
-            flatten_into(initial, key, value, self._capture_limit)
-        return SpanScope(self, name, initial or None)
+        cut = 0
+        try:
+            if event_type is not None:
+                initial["honeyhive.event_type"] = event_type
+                initial["honeyhive_event_type"] = event_type_for(event_type)
+            if attributes:
+                cut = flatten_each(initial, attributes, self._rules)
+        except Exception as exc:  # the backstop: the block still runs, in a span
+            internal_error("trace", exc)
+            initial, cut = {}, 0
+        return SpanScope(self, name, initial or None, truncated=cut)
 
+    @entry_point(lambda: trace_api.INVALID_SPAN)
     def start_span(
         self,
         name: str,
@@ -364,27 +419,55 @@ class HoneyHiveTracer:
         """
         if self._closed:
             return trace_api.INVALID_SPAN
+        check = self._arguments
+        attributes = check.mapping("start_span", "attributes", attributes)
+        if attributes is not None:
+            try:  # read once, here, where it may fail; attribute keys are strings
+                given = list(attributes.items())
+                attributes = {k: v for k, v in given if type(k) is str}
+                if len(attributes) < len(given):
+                    check.report("start_span", "attributes", "has keys that are not strings")
+            except Exception:
+                check.report("start_span", "attributes", "cannot be read")
+                attributes = None
+        if not check.accepts("start_span", "kind", kind, SpanKind, "a SpanKind"):
+            kind = SpanKind.INTERNAL
+        if links is not None and not (
+            isinstance(links, (list, tuple)) and all(isinstance(x, Link) for x in links)
+        ):
+            check.report("start_span", "links", "must be a list of opentelemetry.trace.Link")
+            links = None
+        if start_time is not None and type(start_time) is not int:
+            check.report("start_span", "start_time", "must be an int (ns since the epoch)")
+            start_time = None
+        if not check.accepts("start_span", "context", context, Context, "a Context"):
+            context = None
         if context is None and self._link_context is not None:
             current = context_api.get_current()
             if not trace_api.get_current_span(current).get_span_context().is_valid:
                 context = self._link_context  # link_carrier: root spans join the parent trace
         return self._spans.start(name, context, kind, attributes, links, start_time)
 
+    @entry_point(lambda: False)
     def enrich_current_span(self, attributes: Mapping[str, Any]) -> bool:
         """Add attributes to the current span; returns False when no span is recording."""
         span = trace_api.get_current_span()
         if not span.is_recording():
             return False
-        flat: dict[str, AttributeValue] = {}
-        try:
-            for key, value in attributes.items():
-                flatten_into(flat, str(key), value, self._capture_limit)
-            span.set_attributes(flat)
-        except Exception as exc:
-            internal_error("enrich_current_span", exc)
+        return self._enrich(span, attributes, "enrich_current_span")
+
+    def _enrich(self, span: Span, attributes: Any, call: str) -> bool:
+        """Flatten ``attributes`` onto ``span`` within the limits; False if it was not a
+        mapping (reported) or held nothing."""
+        values = self._arguments.mapping(call, "attributes", attributes)
+        if values is None:
             return False
+        flat: dict[str, AttributeValue] = {}
+        cut = flatten_each(flat, values, self._rules)
+        add_captured(span, flat, cut, self._rules.max_attributes)
         return True
 
+    @entry_point(lambda: False)
     def enrich_span(
         self,
         *,
@@ -399,6 +482,9 @@ class HoneyHiveTracer:
         attributes: Optional[Mapping[str, Any]] = None,
     ) -> bool:
         """Add HoneyHive fields (``honeyhive_metadata.*``, ...) to the current span."""
+        span = trace_api.get_current_span()
+        if not span.is_recording():
+            return False
         values = {
             "metadata": metadata,
             "metrics": metrics,
@@ -408,14 +494,25 @@ class HoneyHiveTracer:
             "config": config,
             "user_properties": user_properties,
         }
-        flat: dict[str, Any] = dict(attributes or {})
+        check, rules = self._arguments, self._rules
+        flat: dict[str, AttributeValue] = {}
+        cut = 0
+        # Never the truth value of what the user gave: a mapping's __len__ may raise.
+        extra = check.mapping("enrich_span", "attributes", attributes)
+        if extra is not None:
+            cut += flatten_each(flat, extra, rules)
         for namespace, value in values.items():
-            if value:
-                flat.update(namespaced(f"honeyhive_{namespace}", value, self._capture_limit))
+            value = check.mapping("enrich_span", namespace, value)
+            if value is not None:
+                cut += flatten_each(flat, value, rules, f"honeyhive_{namespace}")
         if error is not None:
-            flat["honeyhive_error"] = str(error)[: self._capture_limit]
-        return self.enrich_current_span(flat) if flat else False
+            flat["honeyhive_error"] = safe_text(error, rules.max_length)
+        if not flat and not cut:
+            return False
+        add_captured(span, flat, cut, rules.max_attributes)
+        return True
 
+    @entry_point(lambda: None)
     def enrich_session(
         self,
         session_id: Optional[str] = None,
@@ -434,22 +531,35 @@ class HoneyHiveTracer:
         """
         if self._closed:
             return
+        check = self._arguments
+        if not check.accepts("enrich_session", "session_id", session_id, str, "a string"):
+            session_id = None
         target = session_id or self._current_session_id()
         body: dict[str, Any] = {"event_id": target}
-        merged_metadata = dict(metadata or {})
-        if inputs:
-            merged_metadata["inputs"] = dict(inputs)
         fields = {
-            "metadata": merged_metadata or None,
-            "metrics": metrics,
-            "feedback": feedback,
-            "outputs": outputs,
-            "config": config,
-            "user_properties": user_properties,
+            "metadata": check.mapping("enrich_session", "metadata", metadata),
+            "metrics": check.mapping("enrich_session", "metrics", metrics),
+            "feedback": check.mapping("enrich_session", "feedback", feedback),
+            "outputs": check.mapping("enrich_session", "outputs", outputs),
+            "config": check.mapping("enrich_session", "config", config),
+            "user_properties": check.mapping("enrich_session", "user_properties", user_properties),
         }
-        body.update({k: _plain(v) for k, v in fields.items() if v})
+        session_inputs = check.mapping("enrich_session", "inputs", inputs)
+        for name, value in fields.items():
+            copied = self._body(value, name) if value is not None else None
+            if copied:
+                body[name] = copied
+        if session_inputs is not None:  # the protocol folds session inputs into metadata.inputs
+            copied = self._body(session_inputs, "metadata.inputs")
+            if copied:
+                merged = body.get("metadata")
+                body["metadata"] = {
+                    **(merged if isinstance(merged, dict) else {}),
+                    "inputs": copied,
+                }
         self._delivery.add_call("PUT", "/events", body)
 
+    @entry_point(lambda: str(uuid.uuid4()))
     def create_event(
         self,
         event_name: str,
@@ -473,29 +583,54 @@ class HoneyHiveTracer:
         event_id = str(uuid.uuid4())
         if self._closed:
             return event_id
+        check, limit = self._arguments, self._rules.max_length
+        if not check.accepts("create_event", "session_id", session_id, str, "a string"):
+            session_id = None
+        if duration is not None and (
+            isinstance(duration, bool) or not isinstance(duration, (int, float))
+        ):
+            check.report("create_event", "duration", "must be a number of milliseconds")
+            duration = None
         event: dict[str, Any] = {
             "event_id": event_id,
             "project": self.project,
             "source": self.source,
-            "event_name": event_name,
+            "event_name": safe_text(event_name, limit),
             "event_type": event_type_for(event_type),
             "session_id": session_id or self._current_session_id(),
-            "config": config,
-            "inputs": inputs,
-            "outputs": outputs,
-            "error": error,
             "duration": duration,
-            "metadata": metadata,
-            "metrics": metrics,
-            "feedback": feedback,
+        }
+        captured = {
+            "config": check.mapping("create_event", "config", config),
+            "inputs": check.mapping("create_event", "inputs", inputs),
+            "outputs": check.mapping("create_event", "outputs", outputs),
+            "metadata": check.mapping("create_event", "metadata", metadata),
+            "metrics": check.mapping("create_event", "metrics", metrics),
+            "feedback": check.mapping("create_event", "feedback", feedback),
+            "error": None if error is None else safe_text(error, limit),
             **extra,
         }
+        for name, value in captured.items():
+            if value is not None and name not in event:
+                copied = self._body(value, name, masked=name not in _EVENT_BOOKKEEPING)
+                if copied is not None and copied is not DROP:
+                    event[name] = copied
         parent = trace_api.get_current_span().get_span_context()
         if parent.is_valid:
             event.setdefault("parent_id", format(parent.span_id, "016x"))
-        body = {"event": {k: _plain(v) for k, v in event.items() if v is not None}}
+        body = {"event": {k: v for k, v in event.items() if v is not None}}
         self._delivery.add_call("POST", "/events", body)
         return event_id
+
+    def _body(self, value: Any, path: str, masked: bool = True) -> Any:
+        """A captured value for an API call's body: bounded, redacted and masked."""
+        return plain_body(value, self._rules, self._mask if masked else None, path)
+
+    @property
+    def dropped_values(self) -> Mapping[str, int]:
+        """Captured values not sent, by reason: ``mask_error`` (the mask hook raised),
+        ``invalid_argument`` (an argument of the wrong kind, e.g. ``metadata=5``)."""
+        return dict(self._value_drops.snapshot())
 
     # -- propagation --------------------------------------------------------------------------
 
@@ -512,6 +647,7 @@ class HoneyHiveTracer:
         defaults.update(self._settings.evaluation)
         return defaults
 
+    @entry_point(dict)
     def inject(
         self,
         carrier: Optional[MutableMapping[str, Any]] = None,
@@ -519,12 +655,21 @@ class HoneyHiveTracer:
     ) -> MutableMapping[str, Any]:
         """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
         target = _propagation.as_mutable(carrier)
+        check = self._arguments
+        if setter is not None and not callable(getattr(setter, "set", None)):
+            check.report("inject", "setter", "must be an OpenTelemetry Setter (with .set)")
+            setter = None
+        if setter is None and not check.accepts(
+            "inject", "carrier", target, MutableMapping, "a mutable mapping (or give a setter)"
+        ):
+            return target
         try:
             _propagation.inject(self._propagator, target, self._baggage_defaults(), setter)
         except Exception as exc:
             internal_error("inject", exc)
         return target
 
+    @entry_point(lambda: context_api.attach(context_api.get_current()))
     def link(
         self, carrier: Optional[Mapping[str, Any]] = None, getter: Optional[Getter[Any]] = None
     ) -> object:
@@ -533,10 +678,14 @@ class HoneyHiveTracer:
         Spans started after this are children of the carrier's span and belong to its session,
         until :meth:`unlink` restores the previous context.
         """
-        ctx = _propagation.extract(self._propagator, carrier or {}, getter)
+        if getter is not None and not callable(getattr(getter, "get", None)):
+            self._arguments.report("link", "getter", "must be an OpenTelemetry Getter (.get)")
+            getter = None
+        ctx = _propagation.extract(self._propagator, {} if carrier is None else carrier, getter)
         ctx = context_api.set_value(TRACER_KEY, self, ctx)
         return context_api.attach(ctx)
 
+    @entry_point(lambda: None)
     def unlink(self, token: object) -> None:
         """Restore the context that was current before :meth:`link`."""
         try:
@@ -566,12 +715,13 @@ class HoneyHiveTracer:
         if settings.project:
             session["project"] = settings.project
         if inputs:
-            session["inputs"] = _plain(inputs)
+            session["inputs"] = self._body(inputs, "inputs")
         if settings.evaluation:
             session["metadata"] = dict(settings.evaluation)
         body = {"session": session}
         self._delivery.add_call("POST", "/session/start", body)
 
+    @entry_point(lambda: False)
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Deliver everything queued so far; True only if all of it was acknowledged.
 
@@ -580,7 +730,15 @@ class HoneyHiveTracer:
         """
         if self._closed:
             return self._delivery.flush(0.0)  # nothing pending; False if close() lost anything
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not math.isfinite(timeout)
+        ):
+            self._arguments.report("flush", "timeout", "must be a finite number of seconds")
+            timeout = None
         budget = self._settings.export_timeout if timeout is None else max(0.0, timeout)
+        budget = min(budget, 86400.0)  # a day: beyond that the platform's waits overflow
         try:
             # Plug-in processors first, then (last on the provider) the SessionProcessor,
             # which flushes the delivery pipeline with what is left of the budget.
@@ -589,6 +747,7 @@ class HoneyHiveTracer:
             internal_error("flushing processors", exc)
             return False
 
+    @entry_point(lambda: None)
     def close(self) -> None:
         """Flush (within the ``exit_timeout`` budget) and release everything; idempotent.
 
@@ -625,24 +784,12 @@ class HoneyHiveTracer:
         self.close()
 
 
+#: Event fields the protocol reads as identifiers and times: not captured data, not masked.
+_EVENT_BOOKKEEPING = frozenset({"parent_id", "start_time", "end_time", "children_ids"})
+
 _BOOLEAN_SETTINGS = frozenset(
     {"disable_http_tracing", "disable_batch", "verbose", "test_mode", "is_evaluation"}
 )
-
-
-def _plain(value: Any, depth: int = 0) -> Any:
-    """A bounded copy of a body for an API call: secret-named keys redacted, cycles and deep
-    nesting cut (other values are encoded in the background, with ``str`` if need be)."""
-    if depth > 16:
-        return "<nested too deep>"
-    if isinstance(value, Mapping):
-        return {
-            str(k): REDACTED if is_secret_name(str(k)) else _plain(v, depth + 1)
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, depth + 1) for v in value]
-    return value
 
 
 # -- interpreter exit -------------------------------------------------------------------------

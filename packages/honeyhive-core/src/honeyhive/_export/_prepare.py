@@ -3,9 +3,11 @@
 The application thread records only what depends on the context a span started in (its session,
 evaluation ids from baggage, its event type). The tracer-wide attributes the protocol asks for
 (project, source, session name, SDK version, the ``traceloop.association.properties.*`` aliases)
-are added here, on the delivery thread, together with the secret scrubbing. Every exporter, the
-test-capture one included, receives the spans this module returns, so what a test sees is what
-the backend receives.
+are added here, on the delivery thread, together with the secret scrubbing (secret-named keys,
+the API key in any text, in attribute values, lists, event names and attributes, link attributes
+and status messages) and the user's ``mask`` hook. Every exporter, the test-capture one
+included, receives the spans this module returns, so what a test sees is what the backend
+receives.
 
 A prepared span is a cheap shallow copy whose ``attributes`` are merged on first access; the
 built-in protobuf encoder skips even that and writes the tracer-wide attributes from bytes it
@@ -17,19 +19,43 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.trace import Status
+from opentelemetry.trace import Link, Status
 
+from honeyhive._diagnostics import internal_error
 from honeyhive._settings import Settings
-from honeyhive._spans import REDACTED, event_type_for, is_secret_name
+from honeyhive._spans import (
+    DROP,
+    FAILED,
+    MASK_ERRORS,
+    REDACTED,
+    TRUNCATED,
+    Mask,
+    event_type_for,
+    is_secret_name,
+    safe_text,
+)
 from honeyhive._version import __version__
 
 __all__ = ["PreparedSpan", "SpanPreparer", "Stamp"]
 
 _ASSOCIATION = "traceloop.association.properties."
 _SESSION_ALIAS = _ASSOCIATION + "session_id"
+_NAME_LIMIT = 1024
+_T = TypeVar("_T")
+#: The SDK's own linkage and bookkeeping: never given to the mask hook.
+_NOT_MASKED = frozenset(
+    {
+        "honeyhive.session_id",
+        _SESSION_ALIAS,
+        "honeyhive.event_type",
+        "honeyhive_event_type",
+        TRUNCATED,
+        MASK_ERRORS,
+    }
+)
 
 
 def _redacted(value: Any) -> Any:
@@ -39,10 +65,26 @@ def _redacted(value: Any) -> Any:
     return REDACTED
 
 
-class Stamp:
-    """The tracer-wide part of every span, and the rules for the span's own part."""
+def _text(value: object) -> str:
+    return value if type(value) is str else safe_text(value, _NAME_LIMIT)
 
-    def __init__(self, settings: Settings, session_id: str) -> None:
+
+class Stamp:
+    """The tracer-wide part of every span, and the rules for the span's own part: secret
+    names redacted, the API key scrubbed from every text, the mask hook applied.
+
+    Nothing here raises for any span: a span whose own attributes cannot be prepared is sent
+    with only its session linkage (fail closed) and counted as an internal error, never taking
+    the rest of its batch with it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_id: str,
+        secret_keys: Callable[[str], bool] = is_secret_name,
+        mask: Optional[Mask] = None,
+    ) -> None:
         static: dict[str, Any] = {
             "honeyhive.source": settings.source,
             _ASSOCIATION + "source": settings.source,
@@ -63,6 +105,8 @@ class Stamp:
         self.session_id = session_id
         key = settings.api_key.get_secret_value() if settings.api_key else ""
         self.secret: Optional[str] = key if len(key) >= 8 else None
+        self.secret_keys = secret_keys
+        self.mask = mask
         self.encoded: dict[str, bytes] = {}  # encoder-owned cache (e.g. "protobuf" -> bytes)
 
     def span_attributes(
@@ -73,40 +117,103 @@ class Stamp:
         With ``default_session=False`` the tracer's own session is left out for a span that has
         no session of its own (the encoder writes it from bytes it encoded once).
         """
-        session = own.get("honeyhive.session_id")
+        session = None
+        try:
+            session = own.get("honeyhive.session_id")
+            out = self._linkage(session, default_session)
+            failed = self._clean_into(out, own)
+            if failed:
+                out[MASK_ERRORS] = failed
+            event_type = own.get("honeyhive.event_type")
+            if event_type is not None and "honeyhive_event_type" not in own:
+                out["honeyhive_event_type"] = event_type_for(event_type)
+            return out
+        except Exception as exc:  # fail closed: the linkage only, never unscrubbed values
+            internal_error("preparing a span's attributes", exc)
+            return self._linkage(session if type(session) is str else None, default_session)
+
+    def _linkage(self, session: Any, default_session: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if session or default_session:
             session = session or self.session_id
             out["honeyhive.session_id"] = session
             out[_SESSION_ALIAS] = session
-        secret = self.secret
-        for key, value in own.items():
-            if is_secret_name(key) and value != REDACTED:
-                value = _redacted(value)
-            elif secret is not None and type(value) is str and secret in value:
-                value = value.replace(secret, REDACTED)
-            out[key] = value
-        event_type = own.get("honeyhive.event_type")
-        if event_type is not None and "honeyhive_event_type" not in own:
-            out["honeyhive_event_type"] = event_type_for(event_type)
         return out
 
-    def scrub_text(self, text: str) -> str:
+    def clean(self, attributes: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+        """Any attribute mapping (an event's, a link's) as it may leave the process."""
+        out: dict[str, Any] = {}
+        if attributes:
+            self._clean_into(out, attributes)
+        return out
+
+    def _clean_into(self, out: dict[str, Any], attributes: Mapping[str, Any]) -> int:
+        """Add ``attributes`` to ``out`` scrubbed and masked; returns how many values were left
+        out because the mask hook raised."""
+        secret = self.secret
+        is_secret = self.secret_keys
+        mask = self.mask
+        failed = 0
+        for key, value in attributes.items():
+            if type(key) is not str:
+                key = _text(key)
+            if is_secret(key):
+                out[key] = value if value == REDACTED else _redacted(value)
+                continue
+            if mask is not None and key not in _NOT_MASKED:
+                if type(value) is tuple or type(value) is list:
+                    value, errors = mask.values(key, value)
+                    failed += errors
+                else:
+                    value = mask.value(key, value)
+                    if value is FAILED:
+                        failed += 1
+                if value is DROP or value is FAILED:
+                    continue
+            if secret is not None:
+                kind = type(value)
+                if kind is str:
+                    if secret in value:
+                        value = value.replace(secret, REDACTED)
+                elif kind is tuple or kind is list:
+                    value = tuple(
+                        v.replace(secret, REDACTED) if type(v) is str and secret in v else v
+                        for v in value
+                    )
+            out[key] = value
+        return failed
+
+    def scrub_text(self, text: object) -> str:
+        """A span's name or a status message: text, without the API key."""
+        text = _text(text)
         secret = self.secret
         return text.replace(secret, REDACTED) if secret is not None and secret in text else text
 
+    def scrub_status(self, status: Status) -> Status:
+        """The status, its description scrubbed and masked."""
+        description = status.description
+        if not description:
+            return status
+        text = self.scrub_text(description)
+        if self.mask is not None:
+            masked = self.mask.value("status.description", text)
+            text = self.scrub_text(masked) if type(masked) is str else ""
+        if text == description:
+            return status
+        return Status(status.status_code, text or None)
+
     def scrub_events(self, events: Sequence[Event]) -> Sequence[Event]:
-        secret = self.secret
-        if secret is None or not events:
+        if not events:
             return events
-        scrubbed = []
-        for event in events:
-            attributes = dict(event.attributes or {})
-            for key, value in attributes.items():
-                if isinstance(value, str) and secret in value:
-                    attributes[key] = value.replace(secret, REDACTED)
-            scrubbed.append(Event(event.name, attributes, event.timestamp))
-        return scrubbed
+        return [
+            Event(self.scrub_text(event.name), self.clean(event.attributes), event.timestamp)
+            for event in events
+        ]
+
+    def scrub_links(self, links: Sequence[Link]) -> Sequence[Link]:
+        if not links:
+            return links
+        return [Link(link.context, self.clean(link.attributes)) for link in links]
 
 
 class PreparedSpan(ReadableSpan):
@@ -144,19 +251,30 @@ class PreparedSpan(ReadableSpan):
 
     @property
     def events(self) -> Sequence[Event]:
-        return self._hh_stamp.scrub_events(tuple(self._events))
+        return self._guarded("events", lambda: self._hh_stamp.scrub_events(tuple(self._events)), ())
+
+    @property
+    def links(self) -> Sequence[Link]:
+        return self._guarded("links", lambda: self._hh_stamp.scrub_links(tuple(self._links)), ())
 
     @property
     def name(self) -> str:
-        return self._hh_stamp.scrub_text(self._name)
+        return self._guarded("name", lambda: self._hh_stamp.scrub_text(self._name), "<span>")
 
     @property
     def status(self) -> Status:
         status: Status = self._status
-        description = status.description
-        if description and self._hh_stamp.secret and self._hh_stamp.secret in description:
-            return Status(status.status_code, self._hh_stamp.scrub_text(description))
-        return status
+        return self._guarded(
+            "status", lambda: self._hh_stamp.scrub_status(status), Status(status.status_code)
+        )
+
+    def _guarded(self, what: str, prepare: Callable[[], _T], fallback: _T) -> _T:
+        """``prepare()``; if it raises, ``fallback`` (fail closed) and an internal error."""
+        try:
+            return prepare()
+        except Exception as exc:
+            internal_error(f"preparing a span's {what}", exc)
+            return fallback
 
     def plain(self) -> ReadableSpan:
         """A plain ``ReadableSpan`` of what is exported (the stamp and the scrubbing applied)."""
@@ -189,8 +307,14 @@ class PreparedSpan(ReadableSpan):
 class SpanPreparer:
     """Turns finished spans into :class:`PreparedSpan` for one tracer."""
 
-    def __init__(self, settings: Settings, session_id: str) -> None:
-        self.stamp = Stamp(settings, session_id)
+    def __init__(
+        self,
+        settings: Settings,
+        session_id: str,
+        secret_keys: Callable[[str], bool] = is_secret_name,
+        mask: Optional[Mask] = None,
+    ) -> None:
+        self.stamp = Stamp(settings, session_id, secret_keys, mask)
 
     def prepare(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
         stamp = self.stamp

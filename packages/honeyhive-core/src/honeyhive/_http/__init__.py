@@ -9,8 +9,8 @@ thin adapters over the server side; they reach it through the public
   per-request sessions, excluded URLs and hooks.
 * ``_request_span``: finding the current request's span (and tracer) from anywhere inside it.
 * ``_routes``: route templates of every framework in one ``/users/{user_id}`` form.
-* ``_headers``: which headers become attributes; secret headers stay redacted.
-* ``_urls``: URL and query redaction.
+* ``_headers``: which headers become attributes; secret headers stay redacted (editable list).
+* ``_urls``: URL and query redaction (editable list of parameter names).
 * ``_client``: CLIENT spans and propagation headers for outgoing ``httpx`` and ``requests`` calls.
 * ``_env_tracer``: the tracer an integration falls back to, built once from ``HH_*``.
 
@@ -29,11 +29,21 @@ from honeyhive._http._request_span import (
     enrich_request_span,
     get_request_span,
 )
-from honeyhive._http._urls import redact_query, redact_url
+from honeyhive._http._urls import (
+    DEFAULT_REDACT_QUERY_PARAMS,
+    QueryRedaction,
+    redact_query,
+    redact_url,
+)
 
 if TYPE_CHECKING:
     from honeyhive._http._env_tracer import tracer_from_environment
-    from honeyhive._http._headers import HeaderCapture, is_secret_header
+    from honeyhive._http._headers import (
+        DEFAULT_REDACT_HEADERS,
+        HeaderCapture,
+        SecretHeaders,
+        is_secret_header,
+    )
     from honeyhive._http._routes import normalize_route
     from honeyhive._http._server import (
         CALLABLE_OPTIONS,
@@ -57,7 +67,9 @@ _SERVER_SIDE = {
     "RequestScope": "_server",
     "RequestTracer": "_server",
     "ServerConfig": "_server",
+    "DEFAULT_REDACT_HEADERS": "_headers",
     "HeaderCapture": "_headers",
+    "SecretHeaders": "_headers",
     "is_secret_header": "_headers",
     "normalize_route": "_routes",
     "tracer_from_environment": "_env_tracer",
@@ -75,14 +87,18 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CALLABLE_OPTIONS",
+    "DEFAULT_REDACT_HEADERS",
+    "DEFAULT_REDACT_QUERY_PARAMS",
     "HeaderCapture",
     "LIST_OPTIONS",
     "PROTECTED_BAGGAGE_KEYS",
+    "QueryRedaction",
     "REQUEST_SCOPE_KEY",
     "RequestInfo",
     "RequestScope",
     "RequestTracer",
     "SERVER_OPTIONS",
+    "SecretHeaders",
     "ServerConfig",
     "current_request_tracer",
     "disable_client_tracing",

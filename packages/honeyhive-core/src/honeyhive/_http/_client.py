@@ -18,7 +18,6 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from honeyhive import _forksafe as forksafe
 from honeyhive._context import SUPPRESS_KEY, current_tracer, get_default_tracer
 from honeyhive._diagnostics import internal_error
-from honeyhive._http._urls import redact_url
 from honeyhive._spans import record_error
 
 if TYPE_CHECKING:
@@ -52,7 +51,7 @@ def _start(tracer: HoneyHiveTracer, method: str, url: str, headers: Any) -> tupl
     name, _, port = host.partition(":")
     attributes: dict[str, Any] = {
         "http.request.method": method,
-        "url.full": redact_url(url),
+        "url.full": tracer._query_redaction.url(url),
         "server.address": name.strip("[]"),
     }
     if port.isdigit():

@@ -2,39 +2,88 @@
 
 Capture is off by default. An allowlist turns it on (names or full-match patterns, matched
 case-insensitively); a denylist of secret-bearing headers stays redacted even when allowlisted.
+The denylist is a list of name parts: a header is redacted when its name contains one of them
+(``auth`` covers ``Authorization``, ``Proxy-Authorization`` and ``X-Auth-Token``). Users edit it
+with the ``redact_headers`` setting (``"x-tenant"`` adds, ``"-key"`` takes a default out).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
-from typing import Optional
+from collections.abc import Iterable, Sequence
+from typing import Callable, Optional
 
 from honeyhive._spans import REDACTED
 
-__all__ = ["HeaderCapture", "is_secret_header"]
+__all__ = ["DEFAULT_REDACT_HEADERS", "HeaderCapture", "SecretHeaders", "is_secret_header"]
 
-_ALWAYS_SECRET = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
+#: Parts of header names whose values are redacted by default.
+DEFAULT_REDACT_HEADERS: tuple[str, ...] = (
+    "authorization",
+    "auth",
+    "cookie",
+    "token",
+    "secret",
+    "password",
+    "credential",
+    "key",
+    "signature",
+    "session",
+    "csrf",
+    "xsrf",
+    "jwt",  # X-JWT-Assertion, Cf-Access-Jwt-Assertion, X-Goog-IAP-JWT-Assertion
+    "assertion",
+    "oidc",  # X-Amzn-Oidc-Data: a signed token with the user's claims
+    "dpop",  # DPoP proofs (RFC 9449)
+    "principal",  # X-MS-Client-Principal: the signed-in user, base64
+    "saml",
+    "baggage",  # W3C baggage carries whatever the caller put in it: user ids, session ids
 )
-_SECRET_PARTS = ("token", "secret", "password", "session", "csrf", "auth", "key", "signature")
 _MAX_VALUE = 4096
 
 
-@functools.lru_cache(maxsize=1024)
+class SecretHeaders:
+    """``headers(name)``: whether a header's value is redacted (name contains a listed part)."""
+
+    __slots__ = ("_check", "names")
+
+    def __init__(self, names: Sequence[str] = DEFAULT_REDACT_HEADERS) -> None:
+        self.names = tuple(name.lower() for name in names)
+        parts = self.names
+
+        @functools.lru_cache(maxsize=1024)
+        def check(name: str) -> bool:
+            lowered = name.lower()
+            return any(part in lowered for part in parts)
+
+        self._check = check
+
+    def __call__(self, name: str) -> bool:
+        return self._check(name)
+
+
+_DEFAULT = SecretHeaders()
+
+
 def is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in _ALWAYS_SECRET or any(part in lowered for part in _SECRET_PARTS)
+    """Whether a header's value is redacted by the default list."""
+    return _DEFAULT(name)
 
 
 class HeaderCapture:
     """Turns headers into ``http.{request,response}.header.<name>`` attributes."""
 
-    def __init__(self, patterns: Iterable[str], prefix: str) -> None:
+    def __init__(
+        self,
+        patterns: Iterable[str],
+        prefix: str,
+        secret: Callable[[str], bool] = is_secret_header,
+    ) -> None:
         cleaned = [p.strip() for p in patterns if p and p.strip()]
         self.enabled = bool(cleaned)
         self._prefix = prefix
+        self._secret = secret
         self._pattern: Optional[re.Pattern[str]] = None
         if cleaned:
             self._pattern = re.compile("|".join(f"(?:{p})" for p in cleaned), re.IGNORECASE)
@@ -57,10 +106,11 @@ class HeaderCapture:
         if not self.enabled:
             return {}
         found: dict[str, list[str]] = {}
+        secret = self._secret
         for name, value in headers:
             key = self._attribute_for(name)
             if key is None:
                 continue
-            shown = REDACTED if is_secret_header(name) else value[:_MAX_VALUE]
+            shown = REDACTED if secret(name) else value[:_MAX_VALUE]
             found.setdefault(key, []).append(shown)
         return {key: tuple(values) for key, values in found.items()}

@@ -15,7 +15,6 @@ from opentelemetry.trace import Span
 
 from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import internal_error
-from honeyhive._spans import AttributeValue, flatten_into
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 REQUEST_SCOPE_KEY = create_key("honeyhive-request-scope")
-_LIMIT = 16384
 
 
 def get_request_span() -> Optional[Span]:
@@ -49,17 +47,17 @@ def current_request_tracer() -> Optional[HoneyHiveTracer]:
 def enrich_request_span(attributes: Mapping[str, Any]) -> bool:
     """Add attributes to the current request's SERVER span; False outside a traced request.
 
-    Values are flattened like ``enrich_current_span`` (a dict becomes ``key.sub``).
+    Values are flattened like ``enrich_current_span`` (a dict becomes ``key.sub``), within the
+    tracer's capture limits. Never raises: an argument that is not a mapping is left out.
     """
-    span = get_request_span()
-    if span is None or not span.is_recording():
-        return False
     try:
-        flat: dict[str, AttributeValue] = {}
-        for key, value in attributes.items():
-            flatten_into(flat, str(key), value, _LIMIT)
-        span.set_attributes(flat)
+        span = get_request_span()
+        if span is None or not span.is_recording():
+            return False
+        tracer = current_request_tracer()
+        if tracer is None:
+            return False
+        return tracer._enrich(span, attributes, "enrich_request_span")
     except Exception as exc:
         internal_error("enrich_request_span", exc)
         return False
-    return True

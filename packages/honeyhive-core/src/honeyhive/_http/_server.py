@@ -5,7 +5,8 @@ once, tells the returned :class:`RequestScope` what it learns (the route the rou
 status, an exception, response headers) and calls :meth:`RequestScope.finish` exactly when the
 response is complete. Everything else lives here, once: the trust rules for incoming context,
 per-request sessions, the span's name and stable semantic-convention attributes, status mapping,
-header capture with redaction, query redaction, excluded URLs and the user's hooks.
+header capture with redaction, query redaction (by the tracer's lists), excluded URLs and the
+user's hooks.
 """
 
 from __future__ import annotations
@@ -28,11 +29,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from honeyhive import _propagation
 from honeyhive._context import TRACER_KEY, owner_of
 from honeyhive._diagnostics import logger
-from honeyhive._http._headers import HeaderCapture
+from honeyhive._http._headers import DEFAULT_REDACT_HEADERS, HeaderCapture, SecretHeaders
 from honeyhive._http._request_span import REQUEST_SCOPE_KEY
 from honeyhive._http._routes import normalize_route
-from honeyhive._http._urls import redact_query
-from honeyhive._spans import record_error, set_clean
+from honeyhive._spans import edit_names, record_error, set_clean
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -345,11 +345,14 @@ class RequestTracer:
         self.tracer = tracer
         self.config = config
         self.name = name
+        secret = SecretHeaders(
+            edit_names(DEFAULT_REDACT_HEADERS, tracer._settings.redact_headers, "redact_headers")
+        )
         self._request_headers = HeaderCapture(
-            config.capture_request_headers, "http.request.header."
+            config.capture_request_headers, "http.request.header.", secret
         )
         self._response_headers = HeaderCapture(
-            config.capture_response_headers, "http.response.header."
+            config.capture_response_headers, "http.response.header.", secret
         )
         self._excluded = (
             re.compile("|".join(f"(?:{p})" for p in config.excluded_urls))
@@ -413,7 +416,7 @@ class RequestTracer:
             attributes["http.request.method_original"] = info.method
             method = "HTTP"
         if info.query:
-            attributes["url.query"] = redact_query(info.query)
+            attributes["url.query"] = tracer._query_redaction.query(info.query)
         if info.server_address:
             attributes["server.address"] = info.server_address
         if info.server_port is not None:

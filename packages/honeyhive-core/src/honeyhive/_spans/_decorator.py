@@ -2,12 +2,14 @@
 
 Works on plain and ``async`` functions, generators and async generators. For generators the span
 covers the whole iteration and is current only while the generator's own code runs, so nothing
-stays attached between items. An exception is recorded once, marks the span ERROR and propagates
-unchanged; the function always runs exactly once, whatever happens inside the SDK.
+stays attached between items; what they streamed and the time to the first chunk are recorded
+when the iteration ends (see ``_stream``). An exception is recorded once, marks the span ERROR
+and propagates unchanged; the function always runs exactly once, whatever happens inside the
+SDK.
 
 Arguments go under ``honeyhive_inputs.<name>`` and the return value under
 ``honeyhive_outputs.result``, flattened as the protocol says, secret-looking names redacted and
-each value cut at the tracer's ``capture_max_length``.
+within the tracer's capture limits (see ``_limits``).
 """
 
 from __future__ import annotations
@@ -17,19 +19,16 @@ import inspect
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
 
-from opentelemetry.trace import INVALID_SPAN, Span
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 
 from honeyhive._context import current_tracer
 from honeyhive._diagnostics import internal_error
-from honeyhive._spans._attributes import (
-    REDACTED,
-    AttributeValue,
-    event_type_for,
-    flatten_into,
-    is_secret_name,
-)
-from honeyhive._spans._fastattrs import set_clean
+from honeyhive._spans._attributes import AttributeValue, event_type_for, flatten_into
+from honeyhive._spans._fastattrs import add_captured
+from honeyhive._spans._limits import CaptureRules
+from honeyhive._spans._redaction import REDACTED
 from honeyhive._spans._scope import SpanScope
+from honeyhive._spans._stream import StreamRecorder
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -62,14 +61,18 @@ class _Params:
         self.names = tuple(names)
 
 
-def _put(out: dict[str, AttributeValue], name: str, value: Any, limit: int) -> None:
+def _put(
+    out: dict[str, AttributeValue], name: str, value: Any, rules: CaptureRules, cap: int
+) -> int:
     if name in _SKIPPED:
-        return
+        return 0
     key = f"honeyhive_inputs.{name}"
-    if is_secret_name(name):
-        out[key] = REDACTED
-    else:
-        flatten_into(out, key, value, limit)
+    if not rules.is_secret(name):
+        return flatten_into(out, key, value, rules, cap)
+    if len(out) >= cap:
+        return 1
+    out[key] = REDACTED
+    return 0
 
 
 def _call_attributes(
@@ -78,22 +81,26 @@ def _call_attributes(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     static: dict[str, AttributeValue],
-) -> dict[str, AttributeValue]:
+) -> tuple[dict[str, AttributeValue], int]:
+    """The span's starting attributes and how many values were cut. The arguments get at most
+    half of the span's capture room, so that the result always has room too."""
     out = dict(static)
-    limit = tracer._capture_limit
+    rules = tracer._rules
+    cap = len(static) + rules.max_attributes // 2
+    cut = 0
     try:
         names = params.names
         for index, value in enumerate(args):
             if index < len(names):
-                _put(out, names[index], value, limit)
+                cut += _put(out, names[index], value, rules, cap)
             elif params.varargs is not None:
-                _put(out, f"{params.varargs}.{index - len(names)}", value, limit)
+                cut += _put(out, f"{params.varargs}.{index - len(names)}", value, rules, cap)
         for name, value in kwargs.items():
-            _put(out, name, value, limit)
+            cut += _put(out, name, value, rules, cap)
     except Exception as exc:  # fail closed: no inputs rather than unredacted ones
         internal_error("capturing arguments", exc)
-        return dict(static)
-    return out
+        return dict(static), 0
+    return out, cut
 
 
 def _capture_result(tracer: HoneyHiveTracer, span: Span, result: Any) -> None:
@@ -101,8 +108,9 @@ def _capture_result(tracer: HoneyHiveTracer, span: Span, result: Any) -> None:
         return
     try:
         out: dict[str, AttributeValue] = {}
-        flatten_into(out, "honeyhive_outputs.result", result, tracer._capture_limit)
-        set_clean(span, out)
+        rules = tracer._rules
+        cut = flatten_into(out, "honeyhive_outputs.result", result, rules)
+        add_captured(span, out, cut, rules.max_attributes)
     except Exception as exc:
         internal_error("capturing a return value", exc)
 
@@ -136,8 +144,8 @@ class _Traced:
             tracer = self.explicit if self.explicit is not None else current_tracer()
             if tracer is None or tracer.closed:
                 return None
-            attributes = _call_attributes(tracer, self.params, args, kwargs, self.static)
-            return SpanScope(tracer, self.name, attributes)
+            attributes, cut = _call_attributes(tracer, self.params, args, kwargs, self.static)
+            return SpanScope(tracer, self.name, attributes, SpanKind.INTERNAL, cut)
         except Exception as exc:
             internal_error("@trace", exc)
             return None
@@ -164,6 +172,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.asend
             value: Any = None
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -171,6 +180,7 @@ def _wrap(
                         item = await send(value)
                     finally:
                         scope.pause()
+                    stream.add(item)
                     try:
                         value = yield item
                         send = gen.asend
@@ -189,6 +199,7 @@ def _wrap(
                 error = exc
                 raise
             finally:
+                stream.finish(scope.span)
                 scope.close(error)
 
         return async_gen_wrapper  # type: ignore[return-value]
@@ -204,6 +215,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.send
             value: Any = None
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -211,6 +223,7 @@ def _wrap(
                         item = send(value)
                     finally:
                         scope.pause()
+                    stream.add(item)
                     try:
                         value = yield item
                         send = gen.send
@@ -229,6 +242,7 @@ def _wrap(
                 error = exc
                 raise
             finally:
+                stream.finish(scope.span)
                 scope.close(error)
 
         return gen_wrapper  # type: ignore[return-value]

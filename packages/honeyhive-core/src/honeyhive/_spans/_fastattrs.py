@@ -7,19 +7,25 @@ the length limit) that is about a fifth of a request's cost. :func:`set_clean` w
 the span's attribute store directly, as the SDK's own ``BoundedAttributes.__deepcopy__`` does "to
 avoid re-cleaning already clean values", and falls back to ``set_attributes`` whenever the span
 is not in the state that makes this safe.
+
+:func:`add_captured` is the door for captured values (arguments, results, enrichments): they
+fill the span up to its capture room (``capture_max_attributes``), never pushing out what is
+already there, and what was cut or left out is counted on ``honeyhive.truncated``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.trace import Span
 
+from honeyhive._spans._limits import TRUNCATED, report_truncation
 from honeyhive._spans._span import HoneyHiveSpan
 
-__all__ = ["set_clean"]
+__all__ = ["add_captured", "set_clean"]
 
 _PRIMITIVE = (str, bool, int, float)
 
@@ -45,7 +51,9 @@ def set_clean(span: Span, attributes: Mapping[str, Any]) -> None:
     if not attributes:
         return
     if type(span) is HoneyHiveSpan:
-        if not (_fits(attributes, span._attributes.max_value_len) and span.set_clean(attributes)):
+        if _fits(attributes, span._attributes.max_value_len):
+            span.set_clean(attributes)
+        else:
             span.set_attributes(attributes)
         return
     store = getattr(span, "_attributes", None)
@@ -60,3 +68,41 @@ def set_clean(span: Span, attributes: Mapping[str, Any]) -> None:
         return
     with store._lock:
         store._dict.update(attributes)
+
+
+def add_captured(
+    span: Span, attributes: Mapping[str, Any], truncated: int, max_attributes: int
+) -> None:
+    """Add flattened captured values to ``span`` while it holds fewer than ``max_attributes``
+    (the tracer's ``capture_max_attributes``); count what was cut or left out.
+
+    ``truncated``: values already cut or left out while flattening. Never raises past the
+    span's own API (callers guard it as they guard flattening).
+    """
+    if type(span) is HoneyHiveSpan:
+        truncated = span.add_captured(attributes, truncated, max_attributes)
+    elif span.is_recording():
+        truncated = _add_to_other_span(span, attributes, truncated, max_attributes)
+    else:
+        return
+    if truncated:
+        report_truncation(getattr(span, "name", ""), truncated)
+
+
+def _add_to_other_span(
+    span: Span, attributes: Mapping[str, Any], truncated: int, max_attributes: int
+) -> int:
+    """An instrumentor's span (the SDK's own class): the same room, through its public API."""
+    store = getattr(span, "_attributes", None)
+    held = len(store) if isinstance(store, BoundedAttributes) else 0
+    room = max_attributes - held
+    if len(attributes) > room:
+        kept = dict(islice(attributes.items(), max(0, room)))
+        truncated += len(attributes) - len(kept)
+        attributes = kept
+    span.set_attributes(attributes)
+    if truncated:
+        current = getattr(span, "attributes", None) or {}
+        previous = current.get(TRUNCATED, 0)
+        span.set_attribute(TRUNCATED, (previous if isinstance(previous, int) else 0) + truncated)
+    return truncated

@@ -16,22 +16,33 @@ from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from honeyhive._diagnostics import internal_error
-from honeyhive._spans._fastattrs import set_clean
+from honeyhive._spans._attributes import safe_text
+from honeyhive._spans._fastattrs import add_captured
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
-__all__ = ["SpanScope", "record_error"]
+__all__ = ["SpanScope", "exception_text", "record_error"]
 
 _ERROR_TEXT_LIMIT = 4096
+
+
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder naming the failure when the exception's ``__str__``
+    raises: an exception that cannot describe itself still marks its span."""
+    return safe_text(exc, _ERROR_TEXT_LIMIT)
 
 
 def record_error(span: Span, exc: BaseException) -> None:
     """Mark ``span`` ERROR with ``exc`` recorded once (unless the user already recorded it)."""
     if not span.is_recording():
         return
-    message = str(exc)
+    message = exception_text(exc)
     cls = type(exc)
+    status = getattr(span, "status", None)
+    if status is None or status.status_code is not StatusCode.ERROR:  # keep the user's own
+        span.set_status(Status(StatusCode.ERROR, f"{cls.__name__}: {message}"[:_ERROR_TEXT_LIMIT]))
+    span.set_attributes({"honeyhive_error": message, "honeyhive_error_type": cls.__name__})
     names = {cls.__name__, cls.__qualname__, f"{cls.__module__}.{cls.__qualname__}"}
     already = any(
         e.name == "exception"
@@ -41,22 +52,21 @@ def record_error(span: Span, exc: BaseException) -> None:
     )
     if not already:  # the user may have recorded it already, as the reference's examples do
         span.record_exception(exc, escaped=True)
-    status = getattr(span, "status", None)
-    if status is None or status.status_code is not StatusCode.ERROR:  # keep the user's own
-        description = f"{cls.__name__}: {message}"[:_ERROR_TEXT_LIMIT]
-        span.set_status(Status(StatusCode.ERROR, description))
-    span.set_attributes(
-        {
-            "honeyhive_error": message[:_ERROR_TEXT_LIMIT],
-            "honeyhive_error_type": type(exc).__name__,
-        }
-    )
 
 
 class SpanScope:
     """A span that is current between :meth:`open` and :meth:`close`; also a context manager."""
 
-    __slots__ = ("_attributes", "_ctx", "_kind", "_name", "_span", "_token", "_tracer")
+    __slots__ = (
+        "_attributes",
+        "_ctx",
+        "_kind",
+        "_name",
+        "_span",
+        "_token",
+        "_tracer",
+        "_truncated",
+    )
 
     def __init__(
         self,
@@ -64,8 +74,10 @@ class SpanScope:
         name: str,
         attributes: Optional[Mapping[str, Any]] = None,
         kind: SpanKind = SpanKind.INTERNAL,
+        truncated: int = 0,
     ) -> None:
         self._tracer = tracer
+        self._truncated = truncated
         self._name = name
         self._attributes = attributes
         self._kind = kind
@@ -85,8 +97,10 @@ class SpanScope:
             ):
                 parent = tracer._link_context
             span = tracer._spans.start(self._name, parent, self._kind)
-            if self._attributes:
-                set_clean(span, self._attributes)  # flattened by us: already valid values
+            if self._attributes or self._truncated:
+                # flattened by us: valid values, within the limits
+                cap = tracer._rules.max_attributes
+                add_captured(span, self._attributes or {}, self._truncated, cap)
             # The span itself tells which tracer owns it (see _context.current_tracer): no
             # second context entry is needed on this, the hottest, path.
             ctx = trace_api.set_span_in_context(span, parent)

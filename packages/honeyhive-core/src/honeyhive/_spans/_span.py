@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from time import time_ns
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -44,11 +46,14 @@ from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 from honeyhive._diagnostics import logger
+from honeyhive._spans._attributes import safe_text
+from honeyhive._spans._guards import ArgumentCheck
+from honeyhive._spans._limits import TRUNCATED
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
 
-__all__ = ["HoneyHiveSpan", "SpanFactory"]
+__all__ = ["HoneyHiveSpan", "SpanFactory", "span_name"]
 
 _UNSET = Status(StatusCode.UNSET)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -57,6 +62,7 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
 
 
+_NAME_LIMIT = 1024
 _warned: set[str] = set()
 
 
@@ -103,6 +109,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         # The processors this span reports to; also the key that names its owning tracer
         # (shared with the SDK's spans, see honeyhive._context.owner_of).
         self._span_processor = factory.processor
+        self._check = factory.check
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -140,35 +147,79 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         return self._end_time is None
 
     def set_attribute(self, key: str, value: AnyValue) -> None:
+        if type(key) is not str or not key:
+            self._misuse("set_attribute", "key", "must be a non-empty string")
+            return
         with self._lock:
             if self._end_time is None:
-                self._attributes[key] = value
+                try:
+                    self._attributes[key] = value
+                except Exception:  # a value whose checks raise (a bad __len__, __str__...)
+                    self._misuse("set_attribute", "value", "cannot be read")
                 return
         _ended(self, "set_attribute")
 
     def set_attributes(self, attributes: Mapping[str, AnyValue]) -> None:
+        if not _is(attributes, Mapping):
+            self._misuse("set_attributes", "attributes", "must be a mapping")
+            return
         with self._lock:
             if self._end_time is None:
                 store = self._attributes
                 set_items = getattr(store, "_set_items", None)  # the SDK's own path (>= 1.39)
-                if set_items is not None:
-                    set_items(attributes)
-                else:
-                    for key, value in attributes.items():
-                        store[key] = value
+                try:
+                    if set_items is not None:
+                        set_items(attributes)
+                    else:
+                        for key, value in attributes.items():
+                            store[key] = value
+                except Exception:
+                    self._misuse("set_attributes", "attributes", "cannot be read")
                 return
         _ended(self, "set_attributes")
 
-    def set_clean(self, attributes: Mapping[str, Any]) -> bool:
-        """Store values already known valid (see honeyhive._spans._fastattrs); False: not stored."""
+    def _misuse(self, method: str, argument: str, problem: str) -> None:
+        """An argument of the wrong kind: ignored, counted and said once (never raised)."""
+        _report_misuse(self._check, f"span.{method}", argument, problem)
+
+    def set_clean(self, attributes: Mapping[str, Any]) -> None:
+        """Store values already known valid (see honeyhive._spans._fastattrs). What does not fit
+        the attribute limit is dropped and counted as the SDK counts it; nothing already on the
+        span is evicted. An ended span refuses them, as it refuses any change."""
         with self._lock:
             if self._end_time is not None:
-                return True  # refused, as any change to an ended span is
+                return
             store = self._attributes
-            if store.maxlen is not None and len(store) + len(attributes) > store.maxlen:
-                return False
+            maxlen = store.maxlen
+            if maxlen is not None and len(store) + len(attributes) > maxlen:
+                room = max(0, maxlen - len(store))
+                store.dropped += len(attributes) - room
+                attributes = dict(islice(attributes.items(), room))
             store._dict.update(attributes)
-            return True
+
+    def add_captured(
+        self, attributes: Mapping[str, Any], truncated: int, max_attributes: int
+    ) -> int:
+        """Store captured values (flattened by the SDK) while the span holds fewer than
+        ``max_attributes``, and add how many were cut or left out to ``honeyhive.truncated``;
+        returns that number. What is already on the span is never pushed out."""
+        with self._lock:
+            if self._end_time is not None:
+                return 0
+            store = self._attributes
+            maxlen = store.maxlen
+            limit = max_attributes if maxlen is None else min(max_attributes, maxlen)
+            room = limit - len(store)
+            if len(attributes) > room:
+                kept = dict(islice(attributes.items(), max(0, room)))
+                truncated += len(attributes) - len(kept)
+                attributes = kept
+            values = store._dict
+            values.update(attributes)
+            if truncated:
+                previous = values.get(TRUNCATED)
+                values[TRUNCATED] = (previous if type(previous) is int else 0) + truncated
+        return truncated
 
     def add_event(
         self,
@@ -176,14 +227,16 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         attributes: Attributes = None,
         timestamp: Optional[int] = None,
     ) -> None:
+        if type(name) is not str:
+            name = span_name(name)
+        if timestamp is not None and type(timestamp) is not int:
+            self._misuse("add_event", "timestamp", "must be an int (ns since the epoch)")
+            timestamp = None
         limits = self._limits
         event = Event(
             name,
-            BoundedAttributes(
-                limits.max_event_attributes,
-                attributes,
-                immutable=True,
-                max_value_len=limits.max_attribute_length,
+            self._bounded(
+                "add_event", attributes, limits.max_event_attributes, limits.max_attribute_length
             ),
             timestamp,
         )
@@ -196,10 +249,32 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 return
         _ended(self, "add_event")
 
+    def _bounded(
+        self, method: str, attributes: Any, maxlen: Optional[int], max_value_len: Optional[int]
+    ) -> BoundedAttributes:
+        """An event's or a link's attributes as the SDK keeps them; unreadable ones left out."""
+        if attributes is not None and not isinstance(attributes, Mapping):
+            self._misuse(method, "attributes", "must be a mapping")
+            attributes = None
+        try:
+            return BoundedAttributes(
+                maxlen, attributes, immutable=True, max_value_len=max_value_len
+            )
+        except Exception:
+            self._misuse(method, "attributes", "cannot be read")
+            return BoundedAttributes(maxlen, None, immutable=True, max_value_len=max_value_len)
+
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
-        link = _valid_link(context, attributes, self._limits)
-        if link is None:
+        if not _is(context, SpanContext):
+            self._misuse("add_link", "context", "must be a SpanContext")
             return
+        limits = self._limits
+        bounded = self._bounded(
+            "add_link", attributes, limits.max_link_attributes, limits.max_attribute_length
+        )
+        if not (context.is_valid or bounded or context.trace_state):
+            return  # as the SDK: a link to nothing is dropped
+        link = Link(context, bounded)
         with self._lock:
             if self._end_time is None:
                 links = self._links
@@ -210,6 +285,8 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         _ended(self, "add_link")
 
     def update_name(self, name: str) -> None:
+        if type(name) is not str:
+            name = span_name(name)
         with self._lock:
             if self._end_time is None:
                 self._name = name
@@ -250,6 +327,12 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         timestamp: Optional[int] = None,
         escaped: bool = False,
     ) -> None:
+        if not _is(exception, BaseException):
+            self._misuse("record_exception", "exception", "must be an exception")
+            return
+        if attributes is not None and not _is(attributes, Mapping):
+            self._misuse("record_exception", "attributes", "must be a mapping")
+            attributes = None
         cls = type(exception)
         module = cls.__module__
         recorded: dict[str, AnyValue] = {
@@ -258,14 +341,15 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 if module and module != "builtins"
                 else cls.__qualname__
             ),
-            "exception.message": str(exception),
-            "exception.stacktrace": "".join(
-                traceback.format_exception(cls, exception, exception.__traceback__)
-            ),
-            "exception.escaped": str(escaped),
+            "exception.message": safe_text(exception, sys.maxsize),
+            "exception.stacktrace": _stacktrace(exception),
+            "exception.escaped": str(escaped is True),
         }
-        if attributes:
-            recorded.update(attributes)
+        if attributes is not None:
+            try:
+                recorded.update(attributes)
+            except Exception:
+                self._misuse("record_exception", "attributes", "cannot be read")
         self.add_event("exception", recorded, timestamp)
 
     def end(self, end_time: Optional[int] = None) -> None:
@@ -294,23 +378,37 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         """As the SDK's span: an exception escaping ``with span:`` is recorded, status ERROR."""
         if exc_val is not None and self.is_recording():
             self.record_exception(exc_val, escaped=True)
-            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {exc_val}"))
+            message = safe_text(exc_val, sys.maxsize)
+            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {message}"))
         self.end()
 
 
-def _valid_link(context: SpanContext, attributes: Attributes, limits: SpanLimits) -> Optional[Link]:
-    """The link as the SDK keeps it (None for one the SDK would drop)."""
-    if not (context and (context.is_valid or attributes or context.trace_state)):
-        return None
-    return Link(
-        context,
-        BoundedAttributes(
-            limits.max_link_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        ),
-    )
+def span_name(name: object) -> str:
+    """A span name from whatever was given (``None``, a number, an object): its text."""
+    return safe_text(name, _NAME_LIMIT)
+
+
+def _stacktrace(exception: BaseException) -> str:
+    try:
+        return "".join(
+            traceback.format_exception(type(exception), exception, exception.__traceback__)
+        )
+    except Exception as exc:  # not an exception at all, or a traceback that cannot be read
+        return f"<no stack trace: {type(exc).__name__}>"
+
+
+def _is(value: object, kind: Any) -> bool:
+    """``isinstance`` for arguments whose annotation user code need not honour (so the type
+    checker does not take the check for dead code)."""
+    return isinstance(value, kind)
+
+
+def _report_misuse(check: Optional[ArgumentCheck], call: str, argument: str, problem: str) -> None:
+    if check is not None:
+        check.report(call, argument, problem)
+    elif call not in _warned:  # a span from a factory without a tracer: said once
+        _warned.add(call)
+        logger.warning("honeyhive: %s(%s=...) %s; ignored", call, argument, problem)
 
 
 class SpanFactory:
@@ -336,6 +434,8 @@ class SpanFactory:
         # The provider's processor chain itself, so processors added to it later see these
         # spans too (it keeps its processors in a tuple it replaces on every addition).
         self.processor: Any = getattr(sdk_tracer, "span_processor", None)
+        #: Where our spans report arguments of the wrong kind (the tracer's, once it has one).
+        self.check: Optional[ArgumentCheck] = None
 
     def start(
         self,
@@ -349,6 +449,8 @@ class SpanFactory:
         """A started span, or a non-recording one where the SDK would give one."""
         if not self._enabled:
             return trace_api.INVALID_SPAN  # OTEL_SDK_DISABLED: the SDK's no-op tracer's answer
+        if type(name) is not str:
+            name = span_name(name)
         links = links or ()
         parent: Optional[SpanContext] = trace_api.get_current_span(context).get_span_context()
         if self._is_enabled is not None and not self._is_enabled():

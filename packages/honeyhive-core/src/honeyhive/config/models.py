@@ -12,7 +12,7 @@ field (``session_name``, ``session_id``), the session config wins.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -117,6 +117,38 @@ class TracerConfig(_Model):
         default=None,
         description="Baggage keys the 'baggage' processor copies onto spans "
         "(HH_BAGGAGE_SPAN_KEYS).",
+    )
+
+    # What is captured, and what never leaves the process (docs/privacy.md).
+    capture_max_items: int = Field(
+        default=32,
+        gt=0,
+        description="Elements kept of one captured list, tuple, set or mapping; the rest are "
+        "cut and marked (HH_CAPTURE_MAX_ITEMS).",
+    )
+    capture_max_attributes: int = Field(
+        default=128,
+        gt=0,
+        description="Captured attributes (arguments, results, enrichments) kept on one span; "
+        "the rest are left out and counted in honeyhive.truncated (HH_CAPTURE_MAX_ATTRIBUTES).",
+    )
+    mask: Optional[Union[Callable[[str, Any], Any], str]] = Field(
+        default=None,
+        description="mask(key, value) -> value or None, applied to every captured value before "
+        "it leaves the process; or 'module.function' (HH_MASK).",
+    )
+    redact_keys: Optional[list[str]] = Field(
+        default=None,
+        description="Edits to the secret attribute-key list: 'name' adds, '-name' removes a "
+        "default (HH_REDACT_KEYS).",
+    )
+    redact_headers: Optional[list[str]] = Field(
+        default=None,
+        description="Edits to the redacted header-name parts (HH_REDACT_HEADERS).",
+    )
+    redact_query_params: Optional[list[str]] = Field(
+        default=None,
+        description="Edits to the redacted query-parameter names (HH_REDACT_QUERY_PARAMS).",
     )
 
     def __repr_args__(self) -> Any:  # only the fields that were set, secrets masked by SecretStr

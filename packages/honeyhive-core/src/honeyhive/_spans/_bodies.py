@@ -1,0 +1,119 @@
+"""The bodies of API calls (session starts, events, session enrichment) as safe JSON values.
+
+:func:`plain_body` makes a copy of what the user gave that can be encoded later on another
+thread and sent as it is: within the capture limits (strings cut, collections cut at
+``max_items``, nesting at ``MAX_DEPTH``, each cut marked as flattening marks it), secret-named
+keys redacted, every leaf through the mask hook, and anything that is not JSON (a dataclass, a
+pydantic model, an arbitrary object) already turned into fields or text. It never raises: a
+mapping that cannot be read becomes a marked placeholder, and a value whose key cannot be read
+is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from itertools import islice
+from typing import Any, Optional
+
+from honeyhive._spans._attributes import bounded_json, fields_of, key_text, safe_text
+from honeyhive._spans._limits import MAX_DEPTH, CaptureRules, cut_text
+from honeyhive._spans._mask import DROP, FAILED, Mask
+from honeyhive._spans._redaction import REDACTED
+
+__all__ = ["plain_body"]
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+
+def plain_body(value: Any, rules: CaptureRules, mask: Optional[Mask], path: str) -> Any:
+    """A bounded, redacted, masked copy of ``value`` (found at ``path``) for a JSON body;
+    :data:`DROP` when the mask left it out."""
+    try:
+        if isinstance(value, Mapping):  # named fields, bounded like a span's attributes
+            top = max(rules.max_items, rules.max_attributes)
+            return _copy_mapping(value, rules, mask, path, 0, top)
+        return _copy(value, rules, mask, path, 0)
+    except Exception as exc:  # never raised: the value is replaced by a marked placeholder
+        return f"<unreadable {type(value).__name__}: {type(exc).__name__}>"
+
+
+def _copy(value: Any, rules: CaptureRules, mask: Optional[Mask], path: str, depth: int) -> Any:
+    if value is None:
+        return None
+    kind = type(value)
+    leaf: Any
+    if kind is str:
+        leaf = cut_text(value, rules.max_length)
+    elif kind is bool or kind is float or (kind is int and _INT64_MIN <= value <= _INT64_MAX):
+        leaf = value
+    elif isinstance(value, str):  # a str subclass (an enum, say): its text
+        leaf = safe_text(value, rules.max_length)
+    elif isinstance(value, float):
+        leaf = float(value)
+    elif isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
+        leaf = int(value)
+    elif depth >= MAX_DEPTH:
+        leaf = cut_text(bounded_json(value, rules), rules.max_length)
+    elif isinstance(value, Mapping):
+        return _copy_mapping(value, rules, mask, path, depth)
+    elif isinstance(value, (list, tuple, Set)):
+        return _copy_items(value, rules, mask, path, depth)
+    else:
+        try:
+            fields = fields_of(value)
+        except Exception as exc:  # fail closed: what cannot be read safely is not sent
+            leaf = f"<unreadable {type(value).__name__}: {type(exc).__name__}>"
+        else:
+            if fields is not None:
+                return _copy_mapping(fields, rules, mask, path, depth)
+            leaf = cut_text(bounded_json(value, rules), rules.max_length)
+    if mask is None:
+        return leaf
+    masked = mask.value(path, leaf)
+    return DROP if masked is FAILED else masked
+
+
+def _copy_mapping(
+    value: Mapping[Any, Any],
+    rules: CaptureRules,
+    mask: Optional[Mask],
+    path: str,
+    depth: int,
+    limit: Optional[int] = None,
+) -> Any:
+    limit = rules.max_items if limit is None else limit
+    try:
+        size = len(value)
+        items = list(islice(value.items(), limit))
+    except Exception as exc:
+        return f"<unreadable {type(value).__name__}: {type(exc).__name__}>"
+    out: dict[str, Any] = {}
+    for key, item in items:
+        name = key_text(key)
+        if name is None:  # cannot tell whether it is a secret: left out
+            continue
+        if rules.is_secret(name):
+            out[name] = REDACTED
+            continue
+        copied = _copy(item, rules, mask, f"{path}.{name}" if path else name, depth + 1)
+        if copied is not DROP:
+            out[name] = copied
+    if size > limit:
+        out["_truncated"] = f"...[truncated {size - limit} keys]"
+    return out
+
+
+def _copy_items(
+    value: Any, rules: CaptureRules, mask: Optional[Mask], path: str, depth: int
+) -> list[Any]:
+    limit = rules.max_items
+    size = len(value)
+    out = []
+    for index, item in enumerate(islice(value, limit)):
+        copied = _copy(item, rules, mask, f"{path}.{index}", depth + 1)
+        if copied is not DROP:
+            out.append(copied)
+    if size > limit:
+        out.append(f"...[truncated {size - limit} items]")
+    return out
