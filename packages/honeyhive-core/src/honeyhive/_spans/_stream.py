@@ -105,9 +105,11 @@ class StreamRecorder:
         "_text_length",
     )
 
-    def __init__(self, rules: CaptureRules) -> None:
+    def __init__(self, rules: CaptureRules, started_ns: Optional[int] = None) -> None:
         self._rules = rules
-        self._started = time.perf_counter()
+        # The span's own start and clock, so the time to the first chunk never exceeds the
+        # span's duration (perf_counter and the wall clock drift apart by tens of ppm).
+        self._started = started_ns if started_ns is not None else time.time_ns()
         self._first_ms: Optional[float] = None
         self._count = 0
         self._is_text = True
@@ -119,7 +121,7 @@ class StreamRecorder:
         """One chunk yielded (never raises: a failure stops the recording, not the stream)."""
         try:
             if self._first_ms is None:
-                self._first_ms = (time.perf_counter() - self._started) * 1000.0
+                self._first_ms = (time.time_ns() - self._started) / 1e6
             self._count += 1
             if len(self._chunks) < self._rules.max_items:
                 self._chunks.append(chunk)
