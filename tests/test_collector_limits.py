@@ -216,7 +216,7 @@ def test_ctrl_c_stops_serve_quietly_after_a_big_body(tmp_path: Path) -> None:
         answer = httpx.post(url + "/events", content=_BIG_EVENT, headers=JSON, timeout=30)
         assert answer.status_code == 200
         os.killpg(serve.pid, signal.SIGINT)
-        out, err = serve.communicate(timeout=30)
+        _, err = serve.communicate(timeout=30)
     finally:
         if serve.poll() is None:
             serve.kill()
@@ -499,6 +499,33 @@ def test_serve_refuses_impossible_values(tmp_path: Path, args: list[str], messag
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "t.db").exists()
+
+
+@pytest.mark.parametrize("value", ["70000", "http"])
+def test_an_impossible_port_variable_is_an_error(tmp_path: Path, value: str) -> None:
+    env = clean_env(HH_COLLECTOR_PORT=value)
+    message = f"HH_COLLECTOR_PORT='{value}' is not a port: use 1 to 65535, or 0 for any free port"
+    serve = subprocess.run(
+        [sys.executable, "-m", "honeyhive", "serve", "--db", str(tmp_path / "t.db")],
+        capture_output=True,
+        text=True,
+        timeout=30,  # it used to start on 8318 and serve
+        env=env,
+    )
+    assert serve.returncode == 2
+    assert message in serve.stderr
+    assert not (tmp_path / "t.db").exists()
+    traces = subprocess.run(
+        [sys.executable, "-m", "honeyhive", "traces"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=tmp_path,  # no database here: it would look for a collector on the port
+    )
+    assert traces.returncode == 1
+    assert message in traces.stderr
+    assert "8318" not in traces.stderr
 
 
 def test_the_library_refuses_impossible_values(tmp_path: Path) -> None:
