@@ -27,10 +27,19 @@ JSON = {"Content-Type": "application/json"}
 START = 1_700_000_000_000_000_000
 
 
-@pytest.fixture
-def chromium() -> Iterator[browser.DevTools]:
+@pytest.fixture(scope="module")
+def _browser() -> Iterator[browser.DevTools]:
+    """One Chromium for the module (starting one takes about a second)."""
     with browser.DevTools() as devtools:
         yield devtools
+
+
+@pytest.fixture
+def chromium(_browser: browser.DevTools) -> Iterator[browser.DevTools]:
+    """The module's Chromium, back at a blank page of the default size after each test."""
+    yield _browser
+    _browser.call("Emulation.clearDeviceMetricsOverride", session=True)
+    _browser.navigate("about:blank")
 
 
 def _send(url: str, *spans: dict[str, Any]) -> None:
