@@ -321,6 +321,13 @@ def test_keys_move_between_spans_and_jump_to_errors(
 
     assert _text(chromium, ".row.sel .nm") == "answer_customer"
     assert press("j") == "lookup_order"
+    # Its input is shown first; the attributes it came from are folded, not shown twice.
+    chromium.wait_for("document.querySelector('#detail section.io') !== null")
+    assert "A-1234" in _text(chromium, "#detail section.io")
+    assert chromium.evaluate(
+        "[...document.querySelectorAll('#detail details.group')]"
+        ".map(d => [d.querySelector('summary').innerText, d.open])"
+    )[0] == ["HONEYHIVE_INPUTS/OUTPUTS ATTRIBUTES (1)", False]
     assert press("j") == "ChatCompletion"
     assert press("k") == "lookup_order"
     assert press("e") == "summarise"  # the next error

@@ -480,6 +480,7 @@
   // bookkeeping every span carries (collapsed).
   const BOOKKEEPING = /^(honeyhive\.(session_id|session_name|project|source|tracer_version|sdk_version|run_id|dataset_id|datapoint_id)|traceloop\.association\.properties\.|honeyhive_event_type$|honeyhive_event_name$|honeyhive\.event_type$|session\.id$|otel\.|telemetry\.)/;
   const GROUPS = [
+    ["honeyhive_inputs/outputs", /^honeyhive_(inputs|outputs)\./],
     ["HoneyHive", /^honeyhive[._]/],
     ["LLM", /^(gen_ai\.|llm\.|openinference\.|traceloop\.|input\.|output\.|embedding\.|retrieval\.|tool\.)/],
     ["HTTP", /^(http\.|url\.|server\.|client\.|network\.|user_agent\.|net\.)/],
@@ -567,7 +568,7 @@
       ["scope", esc([scope.name, scope.version].filter(Boolean).join(" "))],
     ]) + "</section>";
     const llm = full.llm || {};
-    html += groupedAttrsHtml(span.attributes, new Set(llm.input || llm.output ? ["LLM"] : []));
+    html += groupedAttrsHtml(span.attributes, new Set(llm.input || llm.output ? ["honeyhive_inputs/outputs", "LLM"] : []));
     if ((span.events || []).length) {
       html += '<section><h3>span events (' + span.events.length + ')</h3><div class="evlist">' +
         span.events.map((e) => '<div class="' + (e.name === "exception" ? "exc" : "") + '"><b>' + esc(e.name) +
