@@ -199,6 +199,16 @@ def test_a_script_that_starts_the_collector_unguarded_parses_big_bodies(tmp_path
     assert done.returncode == 0
 
 
+def test_a_big_body_is_stored_where_no_parser_process_can_start(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(db_path.parent / "no-such-python"))
+    with start(port=0, db_path=db_path) as running:
+        answer = httpx.post(running.url + "/events", content=_BIG_EVENT, headers=JSON, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert _stats(running.url)["events"] == 1
+
+
 def test_ctrl_c_stops_serve_quietly_after_a_big_body(tmp_path: Path) -> None:
     """The terminal sends Ctrl-C to the whole process group: the parser process must not
     answer it with a traceback of its own."""

@@ -72,7 +72,10 @@ class ChildParser:
             child = self._child
             if child is None or child.poll() is not None:  # not started yet, or it died
                 self._stop()
-                child = self._start()
+                try:
+                    child = self._start()
+                except OSError:  # no interpreter to start: parse here (the event loop waits)
+                    return parse(data)
             try:
                 ok, value = _ask(child, parse, data)
             except (OSError, EOFError, ValueError, pickle.UnpicklingError):
