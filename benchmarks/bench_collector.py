@@ -1,13 +1,16 @@
 """The local collector (``honeyhive serve``): sustained OTLP ingest, and the viewer's render time.
 
 Ingest: the same load -- pre-encoded OTLP protobuf batches, sent over 4 keep-alive connections
-by a separate load process -- goes to three servers, each in its own process:
+by a separate load process -- goes to four servers, each in its own process:
 
 * ``sink`` (baseline): a raw asyncio HTTP/1.1 server that parses each body with
   ``ExportTraceServiceRequest.FromString`` to count the spans, and answers 200;
 * ``asgi_sink``: the collector's stack (uvicorn + Starlette) doing only that: parse and count;
 * ``collector``: ``honeyhive serve`` storing into SQLite (a fresh database per benchmark run,
-  growing over the rounds).
+  growing over the rounds);
+* ``collector_bare``: the same collector with the LLM normalisation (``span_facts``) and the
+  full-text index switched off, in the benchmark's own process (``--bare-collector``): what
+  ingest cost before them. The ratio collector / collector_bare is what they cost.
 
 The table shows time per span (the inverse of spans/s) and the ratio to the sink, per round,
 contenders interleaved; the notes show spans/s. After the rounds the collector's database must
@@ -20,7 +23,7 @@ before its fetch of the session to after its first layout, and writes the figure
 (``#render-stats``). Target: **fetch + render <= 1000 ms** (median).
 
 Run alone: ``.venv/bin/python benchmarks/run.py collector`` (``--quick`` for a smoke run).
-Helper modes (used by ``run()``): ``--sink``, ``--asgi-sink``, ``--load``.
+Helper modes (used by ``run()``): ``--sink``, ``--asgi-sink``, ``--bare-collector DB``, ``--load``.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ TRACE_PATHS = ("/opentelemetry/v1/traces", "/v1/traces")
 BATCH = 512  # the SDK's default export batch
 CONNECTIONS = 4
 RENDER_TARGET_MS = 1000.0
+# Normalisation and search indexing may cost at most 30% of the ingest rate without them: the
+# collector's time per span at most 1 / 0.7 times the bare collector's.
+NORMALISE_TARGET = 1 / 0.7
 
 
 # -- load: pre-encoded OTLP protobuf ----------------------------------------------------------
@@ -254,6 +260,24 @@ def asgi_sink_main() -> None:
     server.run(app, sock)
 
 
+def bare_collector_main(db: str) -> None:
+    """``--bare-collector DB``: ``honeyhive serve --port 0 --db DB`` with the LLM normalisation
+    and the search index switched off (the benchmark's batches are parsed in the ingest thread,
+    below the size the parser process takes, so the switches hold for every batch)."""
+    from honeyhive._cli import main as cli_main
+    from honeyhive._collector import otlp_json, otlp_protobuf
+    from honeyhive._collector import store as store_module
+    from honeyhive._collector.normalize import SpanFacts
+
+    nothing = SpanFacts(None, None, None, None, None, "", "")
+    for decoder in (otlp_protobuf, otlp_json):
+        decoder.span_facts = lambda attributes: nothing  # type: ignore[attr-defined]
+    store_module.INSERT_TEXT = (  # type: ignore[attr-defined]
+        "INSERT INTO span_text (rowid, name, input, output) SELECT ?, ?, ?, ? WHERE 0"
+    )  # inserts nothing
+    sys.exit(cli_main(["serve", "--port", "0", "--db", db]))
+
+
 # -- orchestration ------------------------------------------------------------------------------
 
 
@@ -307,7 +331,12 @@ def _ingest(
     work = tempfile.mkdtemp(prefix="hh-bench-collector-")
     db = os.path.join(work, "traces.db")
     servers: dict[str, _Process] = {}
-    samples: dict[str, list[float]] = {"sink": [], "asgi_sink": [], "collector": []}
+    samples: dict[str, list[float]] = {
+        "sink": [],
+        "asgi_sink": [],
+        "collector": [],
+        "collector_bare": [],
+    }
     load = subprocess.Popen(
         [*me, "--load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -316,6 +345,9 @@ def _ingest(
         servers["asgi_sink"] = _Process([*me, "--asgi-sink"])
         servers["collector"] = _Process(
             [sys.executable, "-m", "honeyhive", "serve", "--port", "0", "--db", db]
+        )
+        servers["collector_bare"] = _Process(
+            [*me, "--bare-collector", os.path.join(work, "bare.db")]
         )
         assert load.stdin is not None
         assert load.stdout is not None
@@ -335,6 +367,8 @@ def _ingest(
                     samples[name].append(result["seconds"] / result["spans"])
         stored = _get_json(servers["collector"].url + "/api/stats")["spans"]
         checks["collector_stored_all"] = stored == sent["collector"]
+        bare = _get_json(servers["collector_bare"].url + "/api/stats")["spans"]
+        checks["collector_bare_stored_all"] = bare == sent["collector_bare"]
         for name in ("sink", "asgi_sink"):
             counted = _get_json(servers[name].url + "/__stats")["spans"]
             checks[f"{name}_counted_all"] = counted == sent[name]
@@ -346,8 +380,12 @@ def _ingest(
         db_size = sum(
             os.path.getsize(os.path.join(work, f)) for f in os.listdir(work) if "traces.db" in f
         )
+        bare_size = sum(
+            os.path.getsize(os.path.join(work, f)) for f in os.listdir(work) if "bare.db" in f
+        )
         notes.append(
-            f"ingest: database size {db_size / 1e6:.1f} MB ({db_size / stored:.0f} B/span)"
+            f"ingest: database size {db_size / 1e6:.1f} MB ({db_size / stored:.0f} B/span; "
+            f"{bare_size / bare:.0f} B/span without the search index)"
         )
     finally:
         if load.stdin:
@@ -366,6 +404,7 @@ def _ingest(
     ]
     for name, label in (
         ("asgi_sink", "ingest: uvicorn+Starlette, count only"),
+        ("collector_bare", "ingest: honeyhive serve, normalisation and index off"),
         ("collector", "ingest: honeyhive serve (SQLite)"),
     ):
         ratios = [a / b for a, b in zip(samples[name], samples["sink"])]
@@ -380,6 +419,24 @@ def _ingest(
                 status="info",
             )
         )
+    costs = [a / b for a, b in zip(samples["collector"], samples["collector_bare"])]
+    cost = statistics.median(costs)
+    rows.append(
+        Row(
+            "collector",
+            "ingest: normalisation + search index (vs the same collector without them)",
+            statistics.median(samples["collector"]) * 1e6,
+            baseline="collector_bare",
+            ratio=cost,
+            ratio_iqr=(quantile(costs, 0.25), quantile(costs, 0.75)),
+            target=NORMALISE_TARGET,
+            status="PASS" if cost <= NORMALISE_TARGET else "MISS",
+        )
+    )
+    notes.append(
+        f"ingest: normalisation + search index take the rate to {1 / cost:.2f}x of the bare "
+        f"collector's (a cost of {1 - 1 / cost:.0%} of its rate; budget 30%)"
+    )
     for name in samples:
         rates = [1 / s for s in samples[name]]
         notes.append(
@@ -808,12 +865,15 @@ def main() -> None:
     parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--asgi-sink", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-collector", metavar="DB", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.sink:
         sink_main()
     elif args.asgi_sink:
         asgi_sink_main()
+    elif args.bare_collector:
+        bare_collector_main(args.bare_collector)
     elif args.load:
         load_main()
     else:

@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
+import httpx
 import pytest
 
 from honeyhive import HoneyHiveTracer
 from honeyhive.collector import RunningCollector, start
 
-from support.local_collector import clean_env
+from support.local_collector import clean_env, otlp_json, otlp_span
 
 SENTINEL = "sk-sentinel-" + uuid.uuid4().hex  # an API key that must never be printed
 
@@ -136,6 +137,36 @@ def test_traces_one_session_and_json(workdir: Path) -> None:
     missing = honeyhive("traces", "--session", "no-such-session", cwd=workdir)
     assert missing.returncode == 1
     assert "no session 'no-such-session'" in missing.stderr
+
+
+def test_traces_prints_captured_values_as_text_not_terminal_controls(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    span = otlp_span(
+        uuid.uuid4().hex,
+        uuid.uuid4().hex[:16],
+        "evil\x1b[2J\x1b]0;retitled\x07\nsecond line\u202e",
+        session_id="s-1",
+        error="boom\x1b[31m",
+        attributes={"honeyhive.session_name": "red\x1b[31m", "llm.model_name": "m\x9b5m"},
+    )
+    with start(port=0, db_path=db) as collector:
+        answer = httpx.post(
+            collector.url + "/v1/traces",
+            content=otlp_json(span),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200
+    done = honeyhive("traces", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout
+    for control in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert control not in shown
+    lines = shown.splitlines()
+    assert lines[0].startswith("session red\\x1b[31m [s-1]")
+    (span_line,) = [line for line in lines if "evil" in line]
+    assert "evil\\x1b[2J\\x1b]0;retitled\\x07\\nsecond line\\u202e" in span_line
+    assert "m\\x9b5m" in span_line
+    assert "ERROR: boom\\x1b[31m" in span_line
 
 
 def test_traces_says_where_to_start_when_there_is_nothing(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import gzip
 import http.server
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -162,6 +163,77 @@ def test_a_30_mb_events_body_does_not_block_health_checks(local: RunningCollecto
     # event loop, the health check waited for most of it (0.7 of it on the old code).
     assert health_took < 0.2 * big_took, (health_took, big_took)
     assert _stats(local.url)["events"] == 1
+
+
+_BIG_EVENT = json.dumps({"event": {"event_name": "big", "inputs": {"text": "x" * 3_000_000}}})
+
+# A script that starts the collector at its top level, with no ``if __name__ == "__main__"``
+# guard (as a quick script does). The child that parses big bodies must not run it again.
+_UNGUARDED_SCRIPT = f"""
+import sys, httpx
+from honeyhive.collector import start
+if __name__ != "__main__":  # run again, in a child process: what must not happen
+    sys.exit(f"the script ran again as {{__name__}}")
+with start(port=0, db_path=sys.argv[1]) as collector:
+    answer = httpx.post(
+        collector.url + "/events", content={_BIG_EVENT!r},
+        headers={{"Content-Type": "application/json"}}, timeout=30,
+    )
+    stats = httpx.get(collector.url + "/api/stats").json()
+print(answer.status_code, stats["events"])
+"""
+
+
+def test_a_script_that_starts_the_collector_unguarded_parses_big_bodies(tmp_path: Path) -> None:
+    script = tmp_path / "quick.py"
+    script.write_text(_UNGUARDED_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "t.db")],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=clean_env(),
+    )
+    assert "ran again" not in done.stderr, done.stderr
+    assert done.stdout.split() == ["200", "1"], (done.stdout, done.stderr)
+    assert done.returncode == 0
+
+
+def test_a_big_body_is_stored_where_no_parser_process_can_start(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(db_path.parent / "no-such-python"))
+    with start(port=0, db_path=db_path) as running:
+        answer = httpx.post(running.url + "/events", content=_BIG_EVENT, headers=JSON, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert _stats(running.url)["events"] == 1
+
+
+def test_ctrl_c_stops_serve_quietly_after_a_big_body(tmp_path: Path) -> None:
+    """The terminal sends Ctrl-C to the whole process group: the parser process must not
+    answer it with a traceback of its own."""
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "honeyhive", "serve", "--port", "0", "--db", str(tmp_path / "t.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        start_new_session=True,  # a process group of its own, as a terminal gives a command
+    )
+    try:
+        assert serve.stdout is not None
+        url = serve.stdout.readline().split("listening on ", 1)[1].strip()
+        answer = httpx.post(url + "/events", content=_BIG_EVENT, headers=JSON, timeout=30)
+        assert answer.status_code == 200
+        os.killpg(serve.pid, signal.SIGINT)
+        _, err = serve.communicate(timeout=30)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.communicate()
+    assert serve.returncode == 130, err  # stopped by Ctrl-C, as a command should be
+    assert "Traceback" not in err, err
+    assert "KeyboardInterrupt" not in err, err
 
 
 # -- gzip: linear time, a cap on members ----------------------------------------------------------
@@ -437,6 +509,33 @@ def test_serve_refuses_impossible_values(tmp_path: Path, args: list[str], messag
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "t.db").exists()
+
+
+@pytest.mark.parametrize("value", ["70000", "http"])
+def test_an_impossible_port_variable_is_an_error(tmp_path: Path, value: str) -> None:
+    env = clean_env(HH_COLLECTOR_PORT=value)
+    message = f"HH_COLLECTOR_PORT='{value}' is not a port: use 1 to 65535, or 0 for any free port"
+    serve = subprocess.run(
+        [sys.executable, "-m", "honeyhive", "serve", "--db", str(tmp_path / "t.db")],
+        capture_output=True,
+        text=True,
+        timeout=30,  # it used to start on 8318 and serve
+        env=env,
+    )
+    assert serve.returncode == 2
+    assert message in serve.stderr
+    assert not (tmp_path / "t.db").exists()
+    traces = subprocess.run(
+        [sys.executable, "-m", "honeyhive", "traces"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=tmp_path,  # no database here: it would look for a collector on the port
+    )
+    assert traces.returncode == 1
+    assert message in traces.stderr
+    assert "8318" not in traces.stderr
 
 
 def test_the_library_refuses_impossible_values(tmp_path: Path) -> None:

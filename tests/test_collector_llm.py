@@ -9,6 +9,7 @@ through ``tracer.provider``) calling a fake OpenAI-compatible server on loopback
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import httpx
 import pytest
 
 from honeyhive import HoneyHiveTracer
-from honeyhive.collector import RunningCollector, start
+from honeyhive.collector import RunningCollector, create_app, start
 
 from support.local_collector import otlp_json, otlp_span
 
@@ -185,6 +186,26 @@ def test_an_unknown_model_shows_tokens_only_until_the_user_prices_it(db_path: Pa
             "input": 2.0,
             "output": 6.0,
         }
+
+
+def test_prices_given_in_code_match_any_case_and_are_checked(db_path: Path) -> None:
+    span = _span(
+        str(uuid.uuid4()),
+        "acme",
+        {"llm.model_name": "ACME-Large-2", "llm.token_count.prompt": 1000},
+    )
+    with start(port=0, db_path=db_path, prices={"Acme-Large": (2.0, 6.0)}) as running:
+        _send(running.url, span)
+        assert _llm(running.url, span)["cost_usd"] == pytest.approx(1000 * 2.0 / 1e6)
+    for prices, message in [
+        ({"acme": (-1.0, 2.0)}, "'acme' input price must be 0 or more"),
+        ({"acme": (1.0, float("nan"))}, "'acme' output price must be 0 or more"),
+        ({"acme": ("1", 2.0)}, "'acme' input price must be a number"),
+        ({"acme": (1.0,)}, "the price of 'acme' must be (input, output)"),
+        ({"acme": 2.5}, "the price of 'acme' must be (input, output)"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            create_app(db_path, prices=prices)  # type: ignore[arg-type]
 
 
 def test_honeyhive_outputs_of_any_shape_and_time_to_first_chunk(local: RunningCollector) -> None:

@@ -27,10 +27,19 @@ JSON = {"Content-Type": "application/json"}
 START = 1_700_000_000_000_000_000
 
 
-@pytest.fixture
-def chromium() -> Iterator[browser.DevTools]:
+@pytest.fixture(scope="module")
+def _browser() -> Iterator[browser.DevTools]:
+    """One Chromium for the module (starting one takes about a second)."""
     with browser.DevTools() as devtools:
         yield devtools
+
+
+@pytest.fixture
+def chromium(_browser: browser.DevTools) -> Iterator[browser.DevTools]:
+    """The module's Chromium, back at a blank page of the default size after each test."""
+    yield _browser
+    _browser.call("Emulation.clearDeviceMetricsOverride", session=True)
+    _browser.navigate("about:blank")
 
 
 def _send(url: str, *spans: dict[str, Any]) -> None:
@@ -222,9 +231,9 @@ def test_live_refresh_shows_what_arrives_and_idles_quietly(
         "document.querySelector('#detail .errbox pre, #detail section') !== null",
     )
     time.sleep(0.5)
-    # Idle: in 4.5 s the page asks only /api/changes, which reads no database.
+    # Idle: in 2.5 s (at least one poll) the page asks only /api/changes, which reads no database.
     before = chromium.evaluate("performance.getEntriesByType('resource').length")
-    time.sleep(4.5)
+    time.sleep(2.5)
     asked = chromium.evaluate(
         f"performance.getEntriesByType('resource').slice({before})"
         ".map(e => new URL(e.name).pathname)"
@@ -232,6 +241,9 @@ def test_live_refresh_shows_what_arrives_and_idles_quietly(
     assert asked, "the page stopped polling"
     assert set(asked) == {"/api/changes"}, asked
 
+    # The user opened a fold in the span's details: a redraw must not close it under them.
+    chromium.evaluate("document.querySelector('#detail details.group').open = true")
+    before = chromium.evaluate("performance.getEntriesByType('resource').length")
     late = uuid.uuid4().hex[:16]
     _send(
         local.url,
@@ -246,9 +258,35 @@ def test_live_refresh_shows_what_arrives_and_idles_quietly(
         ),
     )
     chromium.wait_for("document.body.innerText.includes('late_arrival')", timeout=15)
+    time.sleep(0.3)  # what the redraw might still ask for
     # Redrawn in place: the selection stayed, and the page was not reloaded.
     assert _text(chromium, "#detail h2") == "summarise"
     assert chromium.evaluate("performance.getEntriesByType('navigation').length") == 1
+    # The details pane is as the user left it, and nothing was asked about its span again.
+    assert chromium.evaluate("document.querySelector('#detail details.group').open") is True
+    asked = chromium.evaluate(
+        f"performance.getEntriesByType('resource').slice({before})"
+        ".map(e => new URL(e.name).pathname)"
+    )
+    assert not [path for path in asked if path.startswith("/api/spans/")], asked
+
+    # On a search page, what the user is typing survives a redraw of the results.
+    _open(chromium, f"{local.url}/?q=arrival", "document.querySelector('#matches') !== null")
+    chromium.evaluate(
+        "const box = document.querySelector('#filters input[name=model]');"
+        "box.focus(); box.value = 'gpt-4';"
+        "document.getElementById('q').value = 'half typed'"
+    )
+    _send(
+        local.url,
+        otlp_span(*_ids(), "second_arrival", session_id=made["session"], start_ns=START),
+    )
+    chromium.wait_for("document.querySelectorAll('#matches li').length === 2", timeout=15)
+    assert chromium.evaluate("document.querySelector('#filters input[name=model]').value") == (
+        "gpt-4"
+    )
+    assert chromium.evaluate("document.activeElement.name") == "model"
+    assert chromium.evaluate("document.getElementById('q').value") == "half typed"
 
     _open(chromium, local.url + "/", "document.querySelector('#sessions') !== null")
     other = str(uuid.uuid4())
@@ -283,6 +321,13 @@ def test_keys_move_between_spans_and_jump_to_errors(
 
     assert _text(chromium, ".row.sel .nm") == "answer_customer"
     assert press("j") == "lookup_order"
+    # Its input is shown first; the attributes it came from are folded, not shown twice.
+    chromium.wait_for("document.querySelector('#detail section.io') !== null")
+    assert "A-1234" in _text(chromium, "#detail section.io")
+    assert chromium.evaluate(
+        "[...document.querySelectorAll('#detail details.group')]"
+        ".map(d => [d.querySelector('summary').innerText, d.open])"
+    )[0] == ["HONEYHIVE_INPUTS/OUTPUTS ATTRIBUTES (1)", False]
     assert press("j") == "ChatCompletion"
     assert press("k") == "lookup_order"
     assert press("e") == "summarise"  # the next error

@@ -107,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     db_path = args.db or os.environ.get(_DB_ENV) or str(collector.DEFAULT_DB_PATH)
     api_key = args.api_key or os.environ.get(_KEY_ENV) or None
-    port = default_port() if args.port is None else args.port
+    try:
+        port = default_port() if args.port is None else args.port
+    except ValueError as exc:  # a bad $HH_COLLECTOR_PORT: as bad as a bad --port
+        print(f"honeyhive serve: {exc}", file=sys.stderr)
+        return 2
     max_body = args.max_body_bytes
     if max_body is None:
         max_body = collector.DEFAULT_MAX_BODY_BYTES

@@ -29,11 +29,16 @@ DEFAULT_PORT = 8318  # honeyhive.collector.DEFAULT_PORT, without importing the c
 
 
 def default_port() -> int:
-    """The port ``honeyhive serve`` uses when given none: ``$HH_COLLECTOR_PORT`` or 8318."""
+    """The port ``honeyhive serve`` uses when given none: ``$HH_COLLECTOR_PORT`` (0: any free
+    port) or 8318. ValueError, naming the variable, when it is set to something else."""
     raw = os.environ.get(_PORT_ENV, "").strip()
-    if raw.isdigit() and 0 < int(raw) <= 65535:
-        return int(raw)
-    return DEFAULT_PORT
+    if not raw:
+        return DEFAULT_PORT
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 65535:
+        raise ValueError(
+            f"{_PORT_ENV}={raw[:40]!r} is not a port: use 1 to 65535, or 0 for any free port"
+        )
+    return int(raw)
 
 
 class SourceError(Exception):
@@ -181,7 +186,15 @@ def open_source(args: argparse.Namespace, notes: list[str]) -> Source:
             notes.append(f"note: HH_API_URL: {exc}; reading {default_db} instead")
     if os.path.isfile(default_db):
         return DatabaseSource(default_db)
-    port = default_port()
+    try:
+        port = default_port()
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    if port == 0:
+        raise SourceError(
+            f"there is no collector database at {default_db}, and {_PORT_ENV}=0 names no port "
+            "to find a running collector on: give its address with --url"
+        )
     local = ApiSource(f"http://127.0.0.1:{port}", _api_key(args), timeout=2.0)
     try:
         local.check()

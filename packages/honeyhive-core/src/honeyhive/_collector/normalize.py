@@ -12,6 +12,7 @@ Four conventions name the same things differently:
   (``prompt_tokens`` / ``completion_tokens`` before);
 * OpenInference: ``openinference.span.kind``, ``llm.model_name``, ``llm.provider``,
   ``llm.input_messages.N.message.role|content|contents|tool_calls`` and ``llm.output_messages``,
+  ``llm.prompts.N.prompt.text`` / ``llm.choices.N.completion.text`` (the completions API),
   ``input.value`` / ``output.value`` (with ``*.mime_type``), ``llm.invocation_parameters``,
   ``llm.token_count.prompt|completion|total``;
 * Traceloop / OpenLLMetry: ``traceloop.span.kind``, ``llm.request.type``,
@@ -22,7 +23,9 @@ Two entry points. :func:`span_facts` runs at ingest for every span and must stay
 pass over the attributes gives the event type, the model, token counts and the text that
 search indexes. :func:`llm_view` runs when one span's details are read: the conversation as
 messages with roles, inputs and outputs otherwise, parameters, usage and time to first chunk.
-Standard library only; nothing here raises on odd values (a value of the wrong type is skipped).
+Standard library only; nothing here raises on odd values (a value of the wrong type is
+skipped, a key nested deeper than :data:`_MAX_DEPTH` levels keeps its tail as one key):
+``tests/test_collector_normalize.py`` holds both to that over generated attributes.
 """
 
 from __future__ import annotations
@@ -224,6 +227,11 @@ def _first_text(attributes: Mapping[str, Any], keys: Sequence[str]) -> Optional[
     return None
 
 
+def _is_index(key: str) -> bool:
+    """``"0"``, ``"12"``: a list position (ASCII digits only: ``int("²")`` raises)."""
+    return key.isascii() and key.isdigit()
+
+
 def _count(value: Any) -> Optional[int]:
     if isinstance(value, bool):
         return None
@@ -231,7 +239,7 @@ def _count(value: Any) -> Optional[int]:
         return value if 0 <= value < 2**53 else None
     if isinstance(value, float) and value.is_integer() and 0 <= value < 2**53:
         return int(value)
-    if isinstance(value, str) and value.isdigit() and len(value) < 16:
+    if isinstance(value, str) and _is_index(value) and len(value) < 16:
         return int(value)
     return None
 
@@ -325,6 +333,10 @@ def span_facts(attributes: Mapping[str, Any]) -> SpanFacts:
 
 # -- the detailed view, for one span at a time ----------------------------------------------
 
+#: Levels of a flattened key rebuilt as nesting; what is deeper stays one dotted key (the
+#: rebuilt value is walked recursively).
+_MAX_DEPTH = 32
+
 
 def _unflatten(attributes: Mapping[str, Any], prefix: str) -> Any:
     """``prefix.a.0.b = 1`` -> ``{"a": [{"b": 1}]}`` (mappings with keys 0..n-1 become lists)."""
@@ -335,7 +347,7 @@ def _unflatten(attributes: Mapping[str, Any], prefix: str) -> Any:
             continue
         found = True
         node = root
-        parts = key[len(prefix) :].split(".")
+        parts = key[len(prefix) :].split(".", _MAX_DEPTH)
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):
@@ -349,7 +361,7 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     items = {key: _lists(value) for key, value in node.items()}
-    if items and all(key.isdigit() for key in items):
+    if items and all(_is_index(key) for key in items):
         ordered = sorted(items, key=int)
         if [int(key) for key in ordered] == list(range(len(ordered))):
             return [items[key] for key in ordered]
@@ -404,10 +416,11 @@ def _text_of(content: Any) -> Optional[str]:
 def _tool_calls(calls: Any) -> list[dict[str, Any]]:
     out = []
     for call in calls if isinstance(calls, list) else ():
+        if isinstance(call, dict) and isinstance(call.get("tool_call"), dict):
+            call = call["tool_call"]  # OpenInference nests it
         if not isinstance(call, dict):
             continue
-        call = call.get("tool_call", call)  # OpenInference nests it
-        function = call.get("function") if isinstance(call.get("function"), dict) else call
+        function = call["function"] if isinstance(call.get("function"), dict) else call
         name = function.get("name")
         arguments = _json_or_text(function.get("arguments"))
         if isinstance(name, str):
@@ -420,9 +433,8 @@ def _message(raw: Any, default_role: str) -> Optional[dict[str, Any]]:
     if not isinstance(raw, dict):
         text = _text_of(raw)
         return None if text is None else {"role": default_role, "content": text}
-    raw = raw.get("message", raw)  # OpenInference: llm.input_messages.0.message.role
-    if not isinstance(raw, dict):
-        return None
+    if isinstance(raw.get("message"), dict):  # OpenInference: llm.input_messages.0.message.role
+        raw = raw["message"]
     role = raw.get("role")
     content = raw.get("content")
     if content is None and "contents" in raw:
@@ -436,8 +448,8 @@ def _message(raw: Any, default_role: str) -> Optional[dict[str, Any]]:
             kind = part.get("type")
             if kind == "text" and isinstance(part.get("content"), str):
                 texts.append(part["content"])
-            elif kind == "tool_call":
-                calls.append({"name": part.get("name"), "arguments": part.get("arguments")})
+            elif kind == "tool_call" and isinstance(part.get("name"), str):
+                calls.append({"name": part["name"], "arguments": part.get("arguments")})
             elif kind == "tool_call_response":
                 texts.append(_text_of(part.get("response", part.get("result"))) or "")
         content = "\n".join(texts)
@@ -457,7 +469,7 @@ def _message(raw: Any, default_role: str) -> Optional[dict[str, Any]]:
 
 def _messages(raw: Any, default_role: str) -> Optional[list[dict[str, Any]]]:
     raw = _json_or_text(raw)
-    if isinstance(raw, dict) and all(key.isdigit() for key in raw):
+    if isinstance(raw, dict) and all(_is_index(key) for key in raw):
         raw = [raw[key] for key in sorted(raw, key=int)]
     if not isinstance(raw, list) or not raw:
         return None
@@ -486,7 +498,7 @@ def _honeyhive_side(value: Any, default_role: str) -> tuple[Optional[list[Any]],
     for candidate in ("choices",):
         choices = value.get(candidate)
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            found = _messages([c.get("message", c) for c in choices], default_role)
+            found = _messages([_inner(c, "message") for c in choices], default_role)
             if found:
                 return found, None
     if set(value) == {"result"}:
@@ -531,10 +543,18 @@ def _openinference_input(value: Any) -> Optional[list[dict[str, Any]]]:
 
 def _openinference_output(value: Any) -> Optional[list[dict[str, Any]]]:
     if isinstance(value, dict) and isinstance(value.get("choices"), list):
-        return _messages(
-            [c.get("message", c) for c in value["choices"] if isinstance(c, dict)], "assistant"
-        )
+        return _messages([_inner(c, "message") for c in value["choices"]], "assistant")
     return None
+
+
+def _inner(item: Any, *path: str) -> Any:
+    """``item[path[0]][path[1]]...`` when each step is a mapping that has it, else ``item``."""
+    found = item
+    for key in path:
+        if not isinstance(found, dict) or key not in found:
+            return item
+        found = found[key]
+    return found
 
 
 def llm_view(
@@ -569,9 +589,15 @@ def llm_view(
         output_messages = output_messages or _messages(
             _unflatten(attributes, "llm.output_messages."), "assistant"
         )
+        # The completions API: llm.prompts.N.prompt.text in, llm.choices.N.completion.text out.
         prompts = _unflatten(attributes, "llm.prompts.")
         if input_messages is None and isinstance(prompts, list):
-            input_messages = _messages([p.get("prompt.text", p) for p in prompts], "user")
+            input_messages = _messages([_inner(p, "prompt", "text") for p in prompts], "user")
+        choices = _unflatten(attributes, "llm.choices.")
+        if output_messages is None and isinstance(choices, list):
+            output_messages = _messages(
+                [_inner(c, "completion", "text") for c in choices], "assistant"
+            )
         oi_in, oi_out = _value(attributes, "input.value"), _value(attributes, "output.value")
         input_messages = input_messages or _openinference_input(oi_in)
         output_messages = output_messages or _openinference_output(oi_out)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -56,11 +56,30 @@ BUILT_IN_PRICES: Mapping[str, tuple[float, float]] = {
 
 
 class PriceTable:
-    """Model name -> (input, output) USD per million tokens; see the module docstring."""
+    """Model name -> (input, output) USD per million tokens; see the module docstring.
+
+    ``prices`` extends or overrides the built-in table; names are matched without regard to
+    case, and a price that is not two numbers of 0 or more is a ValueError.
+    """
 
     def __init__(self, prices: Optional[Mapping[str, tuple[float, float]]] = None) -> None:
         self._prices: dict[str, tuple[float, float]] = dict(BUILT_IN_PRICES)
-        self._prices.update(prices or {})
+        for name, price in (prices or {}).items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"prices: a model name must be a non-empty string, got {name!r}")
+            if (
+                isinstance(price, (str, bytes))
+                or not isinstance(price, Sequence)
+                or len(price) != 2
+            ):
+                raise ValueError(
+                    f"prices: the price of {name!r} must be (input, output), USD per million "
+                    f"tokens, got {price!r}"
+                )
+            self._prices[name.lower()] = (
+                _number(price[0], name, "input", "prices"),
+                _number(price[1], name, "output", "prices"),
+            )
         self._names = sorted(self._prices, key=len, reverse=True)
         self._found: dict[str, Optional[tuple[float, float]]] = {}
 
@@ -96,21 +115,24 @@ class PriceTable:
         return {name: {"input": i, "output": o} for name, (i, o) in sorted(self._prices.items())}
 
 
+def _number(number: Any, name: str, side: str, where: str) -> float:
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise ValueError(f"{where}: {name!r} {side} price must be a number, got {number!r}")
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{where}: {name!r} {side} price must be 0 or more, got {number!r}")
+    return float(number)
+
+
 def _price(value: Any, name: str, where: str) -> tuple[float, float]:
     if not isinstance(value, dict) or set(value) - {"input", "output"} or not value:
         raise ValueError(
             f"{where}: the price of {name!r} must be an object like "
             '{"input": 2.5, "output": 10} (USD per million tokens)'
         )
-    prices = []
-    for side in ("input", "output"):
-        number = value.get(side, 0.0)
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise ValueError(f"{where}: {name!r} {side} price must be a number, got {number!r}")
-        if not math.isfinite(number) or number < 0:
-            raise ValueError(f"{where}: {name!r} {side} price must be 0 or more, got {number!r}")
-        prices.append(float(number))
-    return prices[0], prices[1]
+    return (
+        _number(value.get("input", 0.0), name, "input", where),
+        _number(value.get("output", 0.0), name, "output", where),
+    )
 
 
 def load_prices(path: Union[str, os.PathLike[str]]) -> dict[str, tuple[float, float]]:

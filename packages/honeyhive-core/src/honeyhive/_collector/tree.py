@@ -2,17 +2,31 @@
 
 Works on the JSON the collector's API returns for a session (``GET /api/sessions/{id}``, or
 :meth:`~.store.Store.session` when reading the database directly); standard library only.
+Captured values reach the terminal as text only: control characters (an escape sequence in a
+span name could clear the screen or retitle the window; a newline would break the tree) and
+bidirectional overrides are shown escaped, ``\x1b``, ``\n``, ``\u202e``.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 __all__ = ["error_text", "format_duration", "render_session", "render_summary"]
 
 _KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _printable(text: str) -> str:
+    """``text`` with what a terminal would act on instead of showing escaped."""
+    return _UNPRINTABLE.sub(
+        lambda found: _NAMED.get(found.group(), found.group().encode("unicode_escape").decode()),
+        text,
+    )
 
 
 def format_duration(ms: float) -> str:
@@ -70,7 +84,7 @@ def render_summary(session: Mapping[str, Any]) -> str:
     errors = session.get("error_count", 0)
     if errors:
         details.append(f"{errors:,} ERROR{'' if errors == 1 else 'S'}")
-    return " ".join(parts) + "  " + " | ".join(details)
+    return _printable(" ".join(parts) + "  " + " | ".join(details))
 
 
 def _label(span: Mapping[str, Any], services: Sequence[str], multi_service: bool) -> str:
@@ -163,4 +177,4 @@ def render_session(
         lines.append("  " + event_line(event))
     if shown < len(spans):
         lines.append(f"  ... {len(spans) - shown:,} more spans (open the session in the viewer)")
-    return lines
+    return [_printable(line) for line in lines]

@@ -74,9 +74,10 @@ def create_app(
     bodies (after decompression) are refused with 413. ``body_budget_bytes``: request bodies
     held at once across all requests; past it a request is refused with 503 and
     ``Retry-After`` (a request alone always fits). ``prices``: model -> (input, output) USD per
-    million tokens, added to (or replacing entries of) the built-in table; a model with no
-    price shows tokens only. Raises :class:`StoreError` when the
-    database cannot be opened, ``ValueError`` for a limit that is not a positive integer.
+    million tokens, added to (or replacing entries of) the built-in table, names in any case; a
+    model with no price shows tokens only. Raises :class:`StoreError` when the database cannot
+    be opened, ``ValueError`` for a limit that is not a positive integer or a price that is not
+    two numbers of 0 or more.
     """
     return build_app(
         db_path,

@@ -480,6 +480,7 @@
   // bookkeeping every span carries (collapsed).
   const BOOKKEEPING = /^(honeyhive\.(session_id|session_name|project|source|tracer_version|sdk_version|run_id|dataset_id|datapoint_id)|traceloop\.association\.properties\.|honeyhive_event_type$|honeyhive_event_name$|honeyhive\.event_type$|session\.id$|otel\.|telemetry\.)/;
   const GROUPS = [
+    ["honeyhive_inputs/outputs", /^honeyhive_(inputs|outputs)\./],
     ["HoneyHive", /^honeyhive[._]/],
     ["LLM", /^(gen_ai\.|llm\.|openinference\.|traceloop\.|input\.|output\.|embedding\.|retrieval\.|tool\.)/],
     ["HTTP", /^(http\.|url\.|server\.|client\.|network\.|user_agent\.|net\.)/],
@@ -567,7 +568,7 @@
       ["scope", esc([scope.name, scope.version].filter(Boolean).join(" "))],
     ]) + "</section>";
     const llm = full.llm || {};
-    html += groupedAttrsHtml(span.attributes, new Set(llm.input || llm.output ? ["LLM"] : []));
+    html += groupedAttrsHtml(span.attributes, new Set(llm.input || llm.output ? ["honeyhive_inputs/outputs", "LLM"] : []));
     if ((span.events || []).length) {
       html += '<section><h3>span events (' + span.events.length + ')</h3><div class="evlist">' +
         span.events.map((e) => '<div class="' + (e.name === "exception" ? "exc" : "") + '"><b>' + esc(e.name) +
@@ -657,6 +658,9 @@
       if ((r.span && r.span.status_code === 2) || (r.event && r.event.error)) errorRows.push(i);
     }
     const rowKey = (r) => r.span ? r.span.trace_id + r.span.span_id : r.event ? r.event.event_id : "";
+    // What a row's details are drawn from: while it stays the same, a live redraw keeps the
+    // details pane as the user left it (folds opened, scroll, text selected).
+    const drawnFrom = (r) => JSON.stringify(r.span || r.event || null);
     if (keep) {  // a live redraw: the same spans stay collapsed
       for (let i = 0; i < rows.length; i++) if (keep.collapsed.has(rowKey(rows[i]))) view.collapsed.add(i);
     }
@@ -728,7 +732,8 @@
     }
 
     let detailToken = 0;
-    function select(index, scroll, quiet) {
+    // ``kept``: on a live redraw, the details pane as it was; it stays unless the row changed.
+    function select(index, scroll, kept) {
       const row = rows[index];
       if (!row || row.trace !== undefined) return;
       view.selected = index;
@@ -741,13 +746,14 @@
       const url = new URL(location.href);
       url.searchParams.set("span", row.span ? row.span.span_id : row.event.event_id);
       history.replaceState(null, "", url);
+      if (kept && kept.drawnFrom === drawnFrom(row)) return;
       if (row.event) {
         detail.innerHTML = eventDetail(row.event);
         return;
       }
       const s = row.span;
       const token = ++detailToken;
-      if (!quiet) {
+      if (!kept) {
         detail.innerHTML = spanDetail(s, null, t0, services, row.parentSpan);
         detail.scrollTop = 0;
       }
@@ -755,7 +761,7 @@
       api("/api/spans/" + s.trace_id + "/" + s.span_id).then((full) => {
         if (token !== detailToken || !full) return;
         detail.innerHTML = spanDetail(s, full, t0, services, row.parentSpan);
-        detail.scrollTop = quiet ? top : 0;
+        detail.scrollTop = kept ? top : 0;
       }).catch((error) => {
         if (token === detailToken) detail.insertAdjacentHTML("beforeend", '<p class="hint">' + esc(error.message) + "</p>");
       });
@@ -820,16 +826,17 @@
     if (target < 0 && !keep) target = rows.findIndex((r) => r.span);
     if (keep) {
       rowsEl.scrollTop = keep.scroll;
-      detail.innerHTML = keep.detail;  // shown at once, refreshed when the span's details arrive
+      detail.replaceChildren(...keep.detail);  // the same nodes: their state comes along
       detail.scrollTop = keep.detailScroll;
     }
-    if (target >= 0) select(target, !keep, Boolean(keep));
+    if (target >= 0) select(target, !keep, keep);
     void main.offsetHeight; // lay out now, inside the measurement
     reportTiming(spans.length, timing, performance.now() - renderStart);
     return () => ({
       scroll: rowsEl.scrollTop,
-      detail: detail.innerHTML,
+      detail: [...detail.childNodes],
       detailScroll: detail.scrollTop,
+      drawnFrom: view.selected >= 0 ? drawnFrom(rows[view.selected]) : null,
       collapsed: new Set([...view.collapsed].map((i) => rowKey(rows[i]))),
     });
   }
@@ -954,9 +961,10 @@
       "</li>";
   }
 
-  async function showSearch(query, search) {
+  // ``refresh``: a live redraw; only the results change, never the boxes the user may be typing in.
+  async function showSearch(query, search, refresh) {
     const f = filtersFrom(search);
-    document.getElementById("q").value = query;
+    if (!refresh) document.getElementById("q").value = query;
     document.title = "search · HoneyHive";
     const asked = new URLSearchParams({ q: query, limit: "50" });
     if (f.errors) asked.set("errors", "1");
@@ -966,7 +974,7 @@
     const idHits = found.sessions.length + found.traces.length + found.spans.length + found.events.length;
     const filtered = f.errors || f.type || f.model || f.min_ms;
     const notice = (what) => '<div class="notice">Search <b>' + esc(query) + "</b>: " + what + "</div>";
-    if (idHits === 1 && !found.matches.length && !filtered) {
+    if (idHits === 1 && !found.matches.length && !filtered && !refresh) {
       if (found.spans.length) {
         const hit = found.spans[0];
         return hit.session_id ? showSessionWithNotice(hit.session_id, hit.span_id, notice("span " + esc(hit.span_id)))
@@ -977,8 +985,7 @@
       const e = found.events[0];
       if (e.session_id) return showSessionWithNotice(e.session_id, e.event_id, notice("event " + esc(e.event_id)));
     }
-    let html = '<div class="results"><div class="crumbs">' + link({}, "Sessions") + ' / search <span class="live muted" id="live"></span></div>' +
-      filtersHtml(query, f);
+    let html = "";
     const section = (title, items, render) => items.length
       ? '<section><h2>' + title + '</h2><ul class="card">' + items.map((i) => "<li>" + render(i) + "</li>").join("") + "</ul></section>" : "";
     html += section("Sessions", found.sessions, (s) => link({ session: s.session_id }, esc(s.name || "(unnamed)")) +
@@ -999,8 +1006,15 @@
         "<p>Search takes words from span names, inputs and outputs (each word matches by its start), " +
         "or a session, trace, span or event id (or its first characters), or part of a session name.</p></div>";
     }
-    main.innerHTML = html + "</div>";
-    redraw = () => showSearch(query, search);
+    const results = document.getElementById("results");
+    if (refresh && results) {
+      results.innerHTML = html;
+    } else {
+      main.innerHTML = '<div class="results"><div class="crumbs">' + link({}, "Sessions") +
+        ' / search <span class="live muted" id="live"></span></div>' + filtersHtml(query, f) +
+        '<div id="results">' + html + "</div></div>";
+    }
+    redraw = () => showSearch(query, search, true);
   }
 
   async function showSessionWithNotice(id, spanId, notice) {
