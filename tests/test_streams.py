@@ -275,6 +275,127 @@ def test_openai_responses_api_text_deltas_are_joined(
     assert one(collector, tracer).attributes[OUTPUT] == "Refunds take five days."
 
 
+# -- the model SDKs' own stream helpers: every event they yield, or only their text events --------
+
+
+def _helper_stream(client_kind: str, model_server: ModelServer, only_text: bool) -> Any:
+    """A traced generator over ``messages.stream()`` (Anthropic) or
+    ``chat.completions.stream()`` (OpenAI): the SDKs' recommended way to stream."""
+    messages: Any = [{"role": "user", "content": "How long do refunds take?"}]
+    if client_kind == "anthropic":
+        from anthropic import Anthropic
+
+        anthropic = Anthropic(base_url=model_server.url, api_key="sk-ant-test", max_retries=0)
+
+        def events() -> Iterator[Any]:
+            with anthropic.messages.stream(model="c", max_tokens=64, messages=messages) as s:
+                yield from s
+
+        text_type = "text"
+    else:
+        from openai import OpenAI
+
+        openai = OpenAI(base_url=f"{model_server.url}/v1", api_key="sk-test", max_retries=0)
+
+        def events() -> Iterator[Any]:
+            with openai.chat.completions.stream(model="m", messages=messages) as s:
+                yield from s
+
+        text_type = "content.delta"
+
+    def answer() -> Iterator[Any]:
+        for event in events():
+            if not only_text or event.type == text_type:
+                yield event
+
+    return answer
+
+
+@pytest.mark.parametrize("only_text", [False, True], ids=["every event", "text events"])
+@pytest.mark.parametrize("client_kind", ["anthropic", "openai"])
+def test_the_sdks_stream_helpers_are_recorded_as_their_text(
+    collector: Collector,
+    tracer: HoneyHiveTracer,
+    model_server: ModelServer,
+    client_kind: str,
+    only_text: bool,
+) -> None:
+    answer = trace(tracer=tracer, event_type="model")(
+        _helper_stream(client_kind, model_server, only_text)
+    )
+    events = list(answer())
+    span = one(collector, tracer)
+    assert span.attributes[OUTPUT] == "Refunds take five days."  # each word once
+    assert span.attributes[COUNT] == len(events)
+
+
+@pytest.mark.parametrize("client_kind", ["anthropic", "openai"])
+def test_the_async_clients_streams_and_helpers_too(
+    collector: Collector, tracer: HoneyHiveTracer, model_server: ModelServer, client_kind: str
+) -> None:
+    from anthropic import AsyncAnthropic
+    from openai import AsyncOpenAI
+
+    messages: Any = [{"role": "user", "content": "q"}]
+    anthropic = AsyncAnthropic(base_url=model_server.url, api_key="sk-ant-test", max_retries=0)
+    openai = AsyncOpenAI(base_url=f"{model_server.url}/v1", api_key="sk-test", max_retries=0)
+
+    @trace(tracer=tracer, event_name="raw")
+    async def raw() -> AsyncIterator[Any]:
+        if client_kind == "anthropic":
+            stream: Any = await anthropic.messages.create(
+                model="c", max_tokens=64, messages=messages, stream=True
+            )
+        else:
+            stream = await openai.chat.completions.create(
+                model="m", messages=messages, stream=True
+            )
+        async for event in stream:
+            yield event
+
+    @trace(tracer=tracer, event_name="helper")
+    async def helper() -> AsyncIterator[Any]:
+        if client_kind == "anthropic":
+            async with anthropic.messages.stream(
+                model="c", max_tokens=64, messages=messages
+            ) as stream:
+                async for event in stream:
+                    yield event
+        else:
+            async with openai.chat.completions.stream(model="m", messages=messages) as chat:
+                async for event in chat:
+                    yield event
+
+    async def consume() -> None:
+        assert [event async for event in raw()]
+        assert [event async for event in helper()]
+
+    asyncio.run(consume())
+    assert tracer.flush(5.0)
+    for span in collector.wait_for_spans(2):
+        assert span.attributes[OUTPUT] == "Refunds take five days.", span.name
+        assert span.attributes[FIRST] >= 50
+
+
+def test_the_time_to_the_first_chunk_never_exceeds_the_span(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    @trace(tracer=tracer)
+    def one_chunk() -> Iterator[str]:
+        yield "at once"
+
+    for _ in range(50):
+        assert list(one_chunk()) == ["at once"]
+    assert tracer.flush(5.0)
+    spans = collector.wait_for_spans(50)
+    assert len(spans) == 50
+    for span in spans:
+        assert 0 <= span.attributes[FIRST] <= span.duration_ms, (
+            span.attributes[FIRST],
+            span.duration_ms,
+        )
+
+
 # -- anything else, and the limits ----------------------------------------------------------------
 
 

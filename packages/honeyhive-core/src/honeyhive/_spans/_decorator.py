@@ -172,7 +172,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.asend
             value: Any = None
-            stream = StreamRecorder(scope._tracer._rules, _start_time(scope.span))
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -215,7 +215,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.send
             value: Any = None
-            stream = StreamRecorder(scope._tracer._rules, _start_time(scope.span))
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -325,9 +325,3 @@ def trace(
 
 #: Kept for code written against older SDKs: ``@trace`` handles ``async`` functions itself.
 atrace = trace
-
-
-def _start_time(span: Any) -> Optional[int]:
-    """The span's start in ns since the epoch, when it has one (ours and the SDK's do)."""
-    start = getattr(span, "start_time", None)
-    return start if isinstance(start, int) else None
