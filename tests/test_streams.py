@@ -347,9 +347,7 @@ def test_the_async_clients_streams_and_helpers_too(
                 model="c", max_tokens=64, messages=messages, stream=True
             )
         else:
-            stream = await openai.chat.completions.create(
-                model="m", messages=messages, stream=True
-            )
+            stream = await openai.chat.completions.create(model="m", messages=messages, stream=True)
         async for event in stream:
             yield event
 

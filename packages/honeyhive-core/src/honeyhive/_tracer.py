@@ -587,9 +587,11 @@ class HoneyHiveTracer:
         if not check.accepts("create_event", "session_id", session_id, str, "a string"):
             session_id = None
         if duration is not None and (
-            isinstance(duration, bool) or not isinstance(duration, (int, float))
+            isinstance(duration, bool)
+            or not isinstance(duration, (int, float))
+            or (isinstance(duration, float) and not math.isfinite(duration))
         ):
-            check.report("create_event", "duration", "must be a number of milliseconds")
+            check.report("create_event", "duration", "must be a finite number of milliseconds")
             duration = None
         event: dict[str, Any] = {
             "event_id": event_id,
