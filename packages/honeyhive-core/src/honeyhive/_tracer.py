@@ -392,7 +392,9 @@ class HoneyHiveTracer:
         initial: dict[str, AttributeValue] = {}
         cut = 0
         try:
-            if event_type is not None:
+            if event_type is not None and self._arguments.accepts(
+                "trace", "event_type", event_type, str, "a string"
+            ):
                 initial["honeyhive.event_type"] = event_type
                 initial["honeyhive_event_type"] = event_type_for(event_type)
             if attributes:
