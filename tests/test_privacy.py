@@ -210,6 +210,29 @@ def test_the_api_key_is_scrubbed_from_everything_exported(collector: Collector) 
     assert op.events[0].attributes["api_key"] == "[REDACTED]"  # a secret name, in an event too
 
 
+def test_the_api_key_is_scrubbed_from_the_tracer_wide_attributes_too(
+    collector: Collector,
+) -> None:
+    # A session named from a command line that carried the key, say.
+    tracer = HoneyHiveTracer(
+        api_key=KEY,
+        server_url=collector.url,
+        project="p",
+        session_name=f"nightly --api-key {KEY}",
+        source=f"ci-{KEY}",
+        schedule_delay=0.05,
+    )
+    try:
+        with tracer.trace("op"):
+            pass
+        (span,) = delivered(collector, tracer, 1)
+    finally:
+        tracer.close()
+    assert b"SENTINEL" not in bodies(collector), "the API key left the process"
+    assert span.attributes["honeyhive.session_name"] == "nightly --api-key [REDACTED]"
+    assert span.attributes["honeyhive.source"] == "ci-[REDACTED]"
+
+
 # -- editable lists -----------------------------------------------------------------------------
 
 
