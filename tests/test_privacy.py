@@ -148,6 +148,32 @@ def test_a_mask_that_raises_costs_only_that_value_and_never_sends_it(
     assert "mask hook raised RuntimeError" in caplog.text
 
 
+def test_a_mask_that_raises_system_exit_costs_only_that_value_too(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    # The hook runs on the SDK's delivery thread: SystemExit there ended the thread, and with
+    # it the delivery of every later span, without a count or a word.
+    def mask(key: str, value: Any) -> Any:
+        if value == "exit":
+            sys.exit(3)
+        return value
+
+    tracer = make_tracer(mask=mask)
+    with tracer.trace("first", note="exit", kept="yes"):
+        pass
+    with tracer.trace("second", note="fine"):
+        pass
+    tracer.create_event("audit", inputs={"note": "exit", "kept": 1})
+    received = delivered(collector, tracer, 2)
+    first, second = named(received, "first"), named(received, "second")
+    assert "note" not in first.attributes
+    assert first.attributes["kept"] == "yes"
+    assert first.attributes["honeyhive.mask_errors"] == 1
+    assert second.attributes["note"] == "fine"
+    assert collector.events[0]["inputs"] == {"kept": 1}
+    assert tracer.dropped_values["mask_error"] == 2
+
+
 def test_the_mask_can_be_named_by_a_dotted_path_in_the_environment(
     collector: Collector,
     make_tracer: MakeTracer,
