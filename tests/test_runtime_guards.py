@@ -279,6 +279,41 @@ def test_span_names_that_are_not_strings_never_cost_the_batch(
     assert sum(tracer.dropped.values()) == 0
 
 
+def test_times_of_the_wrong_kind_never_cost_the_batch(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    with tracer.trace("kept"):
+        pass
+    tracer.start_span("ends soon").end(end_time="soon")  # type: ignore[arg-type]
+    tracer.start_span("ends at a float").end(end_time=1.5e18)  # type: ignore[arg-type]
+    tracer.start_span("ends before 1970").end(end_time=-5)
+    tracer.start_span("starts after 2554", start_time=2**70).end()
+    with tracer.trace("events") as span:
+        span.add_event("negative", timestamp=-1)
+    received = spans(collector, tracer, 6)
+    for span in received:  # each arrived, with times the protocol can carry
+        assert 0 < span.start_time_unix_nano <= span.end_time_unix_nano, span.name
+    assert all(e.time_unix_nano > 0 for e in named(received, "events").events)
+    assert tracer.dropped_values["invalid_argument"] == 5
+    assert sum(tracer.dropped.values()) == 0
+
+
+@pytest.mark.internal_errors_expected
+def test_a_span_that_cannot_be_encoded_costs_only_itself(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    # An instrumentor's span (the OpenTelemetry SDK's own class, which takes any end time).
+    instrumentor = tracer.provider.get_tracer("an.instrumentor")
+    for i in range(10):
+        with tracer.trace(f"ours-{i}"):
+            pass
+    instrumentor.start_span("broken").end(end_time=-1)
+    assert tracer.flush(5.0) is False  # honest: one span was lost
+    received = collector.wait_for_spans(10)
+    assert sorted(s.name for s in received) == sorted(f"ours-{i}" for i in range(10))
+    assert tracer.dropped["internal_error"] == 1
+
+
 def test_an_exception_that_cannot_describe_itself_still_marks_its_span(
     collector: Collector, tracer: HoneyHiveTracer
 ) -> None:
@@ -357,6 +392,7 @@ def test_module_level_functions_take_anything(honeyhive_capture: Any) -> None:
 _SPAN_METHODS = [
     "add_event",
     "add_link",
+    "end",
     "get_span_context",
     "is_recording",
     "record_exception",

@@ -63,7 +63,14 @@ _RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
 
 
 _NAME_LIMIT = 1024
+_NS_LIMIT = 1 << 64  # OTLP carries times as fixed64: 1970 to 2554
+_TIME_PROBLEM = "must be an int of nanoseconds since the epoch, from 0 to 2**64"
 _warned: set[str] = set()
+
+
+def _is_time(value: object) -> bool:
+    """Whether ``value`` is a time the protocol can carry (an exporter fails on any other)."""
+    return type(value) is int and 0 <= value < _NS_LIMIT
 
 
 def _ended(span: HoneyHiveSpan, what: str) -> None:
@@ -229,8 +236,8 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
     ) -> None:
         if type(name) is not str:
             name = span_name(name)
-        if timestamp is not None and type(timestamp) is not int:
-            self._misuse("add_event", "timestamp", "must be an int (ns since the epoch)")
+        if timestamp is not None and not _is_time(timestamp):
+            self._misuse("add_event", "timestamp", _TIME_PROBLEM)
             timestamp = None
         limits = self._limits
         event = Event(
@@ -353,6 +360,9 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         self.add_event("exception", recorded, timestamp)
 
     def end(self, end_time: Optional[int] = None) -> None:
+        if end_time is not None and not _is_time(end_time):
+            self._misuse("end", "end_time", _TIME_PROBLEM)
+            end_time = None
         with self._lock:
             if self._end_time is not None:
                 ended_twice = True
@@ -484,6 +494,9 @@ class SpanFactory:
         for link in links:
             if link:
                 span.add_link(link.context, link.attributes)
+        if start_time is not None and not _is_time(start_time):
+            _report_misuse(self.check, "start_span", "start_time", _TIME_PROBLEM)
+            start_time = None
         span._start_time = start_time if start_time is not None else time_ns()
         # Typed for the SDK's Span; processors use the API's Span and ReadableSpan, as ours is.
         self.processor.on_start(span, parent_context=context)
