@@ -100,6 +100,27 @@ def test_a_million_element_argument_is_read_only_up_to_the_limit(
     assert span.attributes["honeyhive.truncated"] == 2
 
 
+def test_other_collections_of_a_million_are_read_only_up_to_the_limit(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    import array
+    from collections import UserList, deque
+
+    million = range(1_000_000)
+    with tracer.trace(
+        "collections",
+        queue=deque(million),
+        samples=array.array("i", million),
+        values={i: i for i in million}.values(),
+        rows=UserList(million),
+    ):
+        pass
+    span = one(collector, tracer)
+    head = ", ".join(str(i) for i in range(32))
+    for name in ("queue", "samples", "values", "rows"):  # JSON text of the first 32, marked
+        assert span.attributes[name] == f'[{head}, "...[truncated 999968 items]"]', name
+
+
 def test_mappings_sets_and_deep_nesting_are_cut_and_marked(
     collector: Collector, tracer: HoneyHiveTracer
 ) -> None:
