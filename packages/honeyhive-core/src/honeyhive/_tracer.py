@@ -257,6 +257,7 @@ class HoneyHiveTracer:
             limits,
         )
         self._spans.check = self._arguments
+        self._spans.capture_length = settings.capture_max_length
         _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
         if settings.link_carrier:

@@ -48,7 +48,7 @@ from opentelemetry.util.types import Attributes
 from honeyhive._diagnostics import logger
 from honeyhive._spans._attributes import safe_text
 from honeyhive._spans._guards import ArgumentCheck
-from honeyhive._spans._limits import TRUNCATED
+from honeyhive._spans._limits import TRUNCATED, cut_text, report_truncation
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
@@ -117,6 +117,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         # (shared with the SDK's spans, see honeyhive._context.owner_of).
         self._span_processor = factory.processor
         self._check = factory.check
+        self._text_limit = factory.capture_length
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -352,12 +353,34 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             "exception.stacktrace": _stacktrace(exception),
             "exception.escaped": str(escaped is True),
         }
+        self._bound_texts(recorded, ("exception.message", "exception.stacktrace"))
         if attributes is not None:
             try:
                 recorded.update(attributes)
             except Exception:
                 self._misuse("record_exception", "attributes", "cannot be read")
         self.add_event("exception", recorded, timestamp)
+
+    def _bound_texts(self, values: dict[str, Any], keys: tuple[str, ...]) -> None:
+        """Cut the texts the span captured itself (an exception's message and stack trace) at
+        the capture length, marked and counted on ``honeyhive.truncated`` like any captured
+        value: an error quoting a whole payload must not cost megabytes a span."""
+        limit = self._text_limit
+        if limit is None:
+            return
+        cut = 0
+        for key in keys:
+            text = values.get(key)
+            if type(text) is str and len(text) > limit:
+                values[key] = cut_text(text, limit)
+                cut += 1
+        if cut:
+            with self._lock:
+                if self._end_time is None:
+                    store = self._attributes._dict
+                    previous = store.get(TRUNCATED)
+                    store[TRUNCATED] = (previous if type(previous) is int else 0) + cut
+            report_truncation(self._name, cut)
 
     def end(self, end_time: Optional[int] = None) -> None:
         if end_time is not None and not _is_time(end_time):
@@ -388,7 +411,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         """As the SDK's span: an exception escaping ``with span:`` is recorded, status ERROR."""
         if exc_val is not None and self.is_recording():
             self.record_exception(exc_val, escaped=True)
-            message = safe_text(exc_val, sys.maxsize)
+            message = safe_text(exc_val, self._text_limit or sys.maxsize)
             self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {message}"))
         self.end()
 
@@ -446,6 +469,8 @@ class SpanFactory:
         self.processor: Any = getattr(sdk_tracer, "span_processor", None)
         #: Where our spans report arguments of the wrong kind (the tracer's, once it has one).
         self.check: Optional[ArgumentCheck] = None
+        #: The tracer's ``capture_max_length``, for the texts a span captures itself.
+        self.capture_length: Optional[int] = None
 
     def start(
         self,
