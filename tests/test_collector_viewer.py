@@ -476,7 +476,12 @@ def test_a_traced_stream_shows_its_answer_and_time_to_first_chunk(
         "r => r.innerText.includes('chat_completion_stream')).click()"
     )
     chromium.wait_for("!!document.querySelector('#detail .llm-facts')")
-    detail = _text(chromium, "#detail")
-    assert "Refunds take five days." in detail  # the joined answer, as the output
-    assert "How long do refunds take?" in detail  # the question, as the input
+    sides = chromium.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#detail section')]"
+        ".filter(s => s.querySelector('h3'))"
+        ".map(s => [s.querySelector('h3').innerText.toLowerCase(),"
+        " s.innerText.slice(s.querySelector('h3').innerText.length).trim()]))"
+    )
+    assert sides["output"].strip('"') == "Refunds take five days."  # the joined answer
+    assert "How long do refunds take?" in sides["input"]
     assert "first chunk" in _text(chromium, "#detail .llm-facts")
