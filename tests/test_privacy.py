@@ -114,6 +114,27 @@ def test_the_mask_sees_every_captured_value_before_it_leaves(
     assert handler.attributes["honeyhive.session_id"] == tracer.session_id
 
 
+def test_the_mask_never_sees_the_evaluation_linkage(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+
+    # A mask that keeps metadata private: it must not cut a span off its experiment run.
+    tracer = make_tracer(mask=lambda key, value: None if "metadata" in key else value)
+    ctx = baggage.set_baggage("run_id", "run-1", baggage.set_baggage("datapoint_id", "dp-7"))
+    token = otel_context.attach(ctx)
+    try:
+        with tracer.trace("scored", secret_note="x") as span:
+            tracer.enrich_span(metadata={"private": "p"})
+    finally:
+        otel_context.detach(token)
+    (span,) = delivered(collector, tracer, 1)
+    assert span.attributes["honeyhive_metadata.run_id"] == "run-1"
+    assert span.attributes["honeyhive_metadata.datapoint_id"] == "dp-7"
+    assert "honeyhive_metadata.private" not in span.attributes  # the mask's own choice
+
+
 def test_a_mask_that_raises_costs_only_that_value_and_never_sends_it(
     collector: Collector, make_tracer: MakeTracer, caplog: pytest.LogCaptureFixture
 ) -> None:

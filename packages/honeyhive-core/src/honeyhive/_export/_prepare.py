@@ -45,11 +45,16 @@ _ASSOCIATION = "traceloop.association.properties."
 _SESSION_ALIAS = _ASSOCIATION + "session_id"
 _NAME_LIMIT = 1024
 _T = TypeVar("_T")
-#: The SDK's own linkage and bookkeeping: never given to the mask hook.
+#: The SDK's own linkage and bookkeeping: never given to the mask hook (the evaluation ids
+#: are copied from baggage onto each span; a mask that hides metadata must not cut a span off
+#: its experiment run).
 _NOT_MASKED = frozenset(
     {
         "honeyhive.session_id",
         _SESSION_ALIAS,
+        "honeyhive_metadata.run_id",
+        "honeyhive_metadata.dataset_id",
+        "honeyhive_metadata.datapoint_id",
         "honeyhive.event_type",
         "honeyhive_event_type",
         TRUNCATED,
