@@ -64,7 +64,9 @@ class CaptureRules:
         max_attributes: int = 128,
         secret_keys: Callable[[str], bool] = is_secret_name,
     ) -> CaptureRules:
-        return cls(max_length, max_items, max_attributes, secret_keys)
+        # A SecretKeys list is asked through its plain function: flattening asks it a lot.
+        lookup = getattr(secret_keys, "lookup", secret_keys)
+        return cls(max_length, max_items, max_attributes, lookup)
 
 
 def cut_text(text: str, limit: int) -> str:
