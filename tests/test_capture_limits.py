@@ -100,6 +100,55 @@ def test_a_million_element_argument_is_read_only_up_to_the_limit(
     assert span.attributes["honeyhive.truncated"] == 2
 
 
+def test_other_collections_of_a_million_are_read_only_up_to_the_limit(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    import array
+    from collections import UserList, deque
+
+    million = range(1_000_000)
+    with tracer.trace(
+        "collections",
+        queue=deque(million),
+        samples=array.array("i", million),
+        values={i: i for i in million}.values(),
+        rows=UserList(million),
+    ):
+        pass
+    span = one(collector, tracer)
+    head = ", ".join(str(i) for i in range(32))
+    for name in ("queue", "samples", "values", "rows"):  # JSON text of the first 32, marked
+        assert span.attributes[name] == f'[{head}, "...[truncated 999968 items]"]', name
+
+
+def test_a_huge_exception_message_is_cut_like_any_captured_text(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    tracer = make_tracer(capture_max_length=1000)
+    message = "row " * 1_000_000  # an error that quotes a whole payload
+
+    @trace(tracer=tracer)
+    def load() -> None:
+        raise ValueError(message)
+
+    with pytest.raises(ValueError):
+        load()
+    with pytest.raises(ValueError), tracer.start_span("block"):
+        raise ValueError(message)
+    assert tracer.flush(5.0)
+    for span in collector.wait_for_spans(2):
+        (event,) = span.events
+        assert event.attributes["exception.message"] == (
+            message[:1000] + f"...[truncated {len(message) - 1000} chars]"
+        )
+        stacktrace = event.attributes["exception.stacktrace"]
+        assert stacktrace.startswith("Traceback (most recent call last):")
+        assert len(stacktrace) < 1100
+        assert len(span.status_message) <= 4096  # bounded too
+        assert span.attributes["honeyhive.truncated"] >= 2
+    assert sum(len(r.body) for r in collector.requests) < 100_000  # not 8 MB a span
+
+
 def test_mappings_sets_and_deep_nesting_are_cut_and_marked(
     collector: Collector, tracer: HoneyHiveTracer
 ) -> None:

@@ -481,3 +481,52 @@ def test_no_script_from_any_captured_value_ever_runs(
         )
         assert chromium.evaluate(injected) == {"xss": None, "tags": 0}
     assert HOSTILE[1] in chromium.evaluate("document.body.innerText")
+
+
+def test_a_traced_stream_shows_its_answer_and_time_to_first_chunk(
+    local: RunningCollector, chromium: browser.DevTools
+) -> None:
+    """The SDK end to end: ``@trace`` on a generator over the OpenAI SDK's stream helper, sent
+    by a real tracer to the collector, read in the viewer."""
+    from openai import OpenAI
+
+    from honeyhive import HoneyHiveTracer, trace
+
+    from support.models import ModelServer
+
+    model = ModelServer()
+    tracer = HoneyHiveTracer(server_url=local.url, project="streams", schedule_delay=0.05)
+    try:
+        client = OpenAI(base_url=f"{model.url}/v1", api_key="sk-test", max_retries=0)
+
+        @trace(tracer=tracer, event_type="model", event_name="chat_completion_stream")
+        def answer(question: str) -> Iterator[Any]:
+            messages: Any = [{"role": "user", "content": question}]
+            with client.chat.completions.stream(model="gpt-4o-mini", messages=messages) as s:
+                yield from s
+
+        assert list(answer("How long do refunds take?"))
+        assert tracer.flush(5.0)
+    finally:
+        tracer.close()
+        model.close()
+    _open(
+        chromium,
+        f"{local.url}/?session={tracer.session_id}",
+        "[...document.querySelectorAll('.row, [data-span]')].some("
+        "r => r.innerText.includes('chat_completion_stream'))",
+    )
+    chromium.evaluate(
+        "[...document.querySelectorAll('.row, [data-span]')].find("
+        "r => r.innerText.includes('chat_completion_stream')).click()"
+    )
+    chromium.wait_for("!!document.querySelector('#detail .llm-facts')")
+    sides = chromium.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#detail section')]"
+        ".filter(s => s.querySelector('h3'))"
+        ".map(s => [s.querySelector('h3').innerText.toLowerCase(),"
+        " s.innerText.slice(s.querySelector('h3').innerText.length).trim()]))"
+    )
+    assert sides["output"].strip('"') == "Refunds take five days."  # the joined answer
+    assert "How long do refunds take?" in sides["input"]
+    assert "first chunk" in _text(chromium, "#detail .llm-facts")

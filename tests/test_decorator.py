@@ -132,6 +132,83 @@ def test_methods_do_not_capture_self_or_cls(collector: Collector, tracer: HoneyH
     assert b"do-not-capture" not in all_request_bodies(collector)
 
 
+def test_trace_above_classmethod_and_staticmethod(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    class Agent:
+        @trace(tracer=tracer)
+        @classmethod
+        def build(cls, name: str) -> str:
+            return f"{cls.__name__} {name}"
+
+        @trace(tracer=tracer)
+        @staticmethod
+        def helper(value: int) -> int:
+            return value + 1
+
+        @trace(tracer=tracer)
+        @classmethod
+        async def abuild(cls, name: str) -> str:
+            return name
+
+    assert Agent.build("b") == "Agent b"
+    assert Agent().build("i") == "Agent i"
+    assert Agent.helper(1) == 2
+    assert Agent().helper(2) == 3  # no instance slipped in as an argument
+    assert asyncio.run(Agent().abuild("a")) == "a"
+    spans = spans_of(collector, tracer, 5)
+    assert [inputs(s) for s in spans if s.name.endswith("build")] == [
+        {"honeyhive_inputs.name": "b"},
+        {"honeyhive_inputs.name": "i"},
+        {"honeyhive_inputs.name": "a"},
+    ]
+    assert [s.attributes["honeyhive_outputs.result"] for s in spans if "helper" in s.name] == [
+        2,
+        3,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        ({"tracer": "my-tracer"}, "tracer"),
+        ({"tracer": object()}, "tracer"),
+        ({"event_type": 5}, "event_type"),
+        ({"event_type": ["model"]}, "event_type"),
+        ({"event_name": 5}, "event_name"),
+    ],
+)
+def test_decorator_settings_of_the_wrong_kind_are_refused_when_applied(
+    arguments: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        trace(**arguments)
+
+
+def test_trace_given_something_that_is_not_a_function_says_so() -> None:
+    with pytest.raises(ValueError, match="event_type="):
+        trace("model")  # type: ignore[call-overload]  # the published SDK's positional form
+    with pytest.raises(ValueError, match="callable"):
+        trace(5)  # type: ignore[call-overload]
+
+
+def test_a_block_event_type_that_is_not_text_is_left_out_and_counted(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    class Kind:
+        def __repr__(self) -> str:
+            return "<kind>"
+
+    with tracer.trace("odd", event_type=Kind()):  # type: ignore[arg-type]
+        pass
+    with tracer.trace("listed", event_type=["model"]):  # type: ignore[arg-type]
+        pass
+    for span in spans_of(collector, tracer, 2):
+        assert "honeyhive.event_type" not in span.attributes, span.attributes
+        assert "honeyhive_event_type" not in span.attributes  # as if it had not been given
+    assert tracer.dropped_values["invalid_argument"] == 2
+
+
 @pytest.mark.parametrize(
     ("given", "wire"),
     [("model", "model"), ("tool", "tool"), ("chain", "chain"), ("retriever", "tool")],
@@ -802,6 +879,12 @@ def test_set_default_tracer(collector: Collector, make_tracer: MakeTracer) -> No
     assert second.flush(5.0)
     projects = sorted(s.attributes["honeyhive.project"] for s in collector.wait_for_spans(2))
     assert projects == ["first", "second"]
+
+
+def test_a_default_tracer_that_is_not_a_tracer_is_refused(tracer: HoneyHiveTracer) -> None:
+    with pytest.raises(ValueError, match="HoneyHiveTracer"):
+        honeyhive.set_default_tracer("my-project")  # type: ignore[arg-type]
+    assert get_default_tracer() is tracer  # unchanged
 
 
 def test_explicit_tracer_beats_the_current_span(

@@ -309,3 +309,32 @@ def test_query_redaction_sees_through_percent_encoding() -> None:
     assert redact_query("si%67=2&code=abc&jwt=x&q=1") == (
         "si%67=[REDACTED]&code=[REDACTED]&jwt=[REDACTED]&q=1"
     )
+
+
+def test_huge_request_values_are_cut_marked_and_counted_without_a_log_line_each(
+    honeyhive_capture: SpanCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    limit = honeyhive_capture.tracer._rules.max_length
+    server = _tracer(honeyhive_capture, capture_request_headers=["x-note"])
+    long = "x" * (limit + 1000)
+    for _ in range(3):  # a client sending absurd URLs over and over
+        scope = server.start(
+            _request(
+                path=f"/files/{long}",
+                query=f"q={long}",
+                user_agent=long,
+                headers=[("x-note", long)],
+            )
+        )
+        assert scope is not None
+        scope.finish()
+    spans = honeyhive_capture.spans
+    assert len(spans) == 3
+    for span in spans:
+        attributes = span.attributes
+        assert attributes["url.path"] == f"/files/{long[: limit - 7]}...[truncated 1007 chars]"
+        assert attributes["url.query"].endswith("...[truncated 1002 chars]")
+        assert attributes["user_agent.original"].endswith("...[truncated 1000 chars]")
+        assert attributes["honeyhive.truncated"] == 3
+    assert "exceeds max length" not in caplog.text  # OpenTelemetry's warning, once per value
+    assert caplog.text.count("cut or left out by the capture limits") <= 1

@@ -114,6 +114,27 @@ def test_the_mask_sees_every_captured_value_before_it_leaves(
     assert handler.attributes["honeyhive.session_id"] == tracer.session_id
 
 
+def test_the_mask_never_sees_the_evaluation_linkage(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+
+    # A mask that keeps metadata private: it must not cut a span off its experiment run.
+    tracer = make_tracer(mask=lambda key, value: None if "metadata" in key else value)
+    ctx = baggage.set_baggage("run_id", "run-1", baggage.set_baggage("datapoint_id", "dp-7"))
+    token = otel_context.attach(ctx)
+    try:
+        with tracer.trace("scored", secret_note="x") as span:
+            tracer.enrich_span(metadata={"private": "p"})
+    finally:
+        otel_context.detach(token)
+    (span,) = delivered(collector, tracer, 1)
+    assert span.attributes["honeyhive_metadata.run_id"] == "run-1"
+    assert span.attributes["honeyhive_metadata.datapoint_id"] == "dp-7"
+    assert "honeyhive_metadata.private" not in span.attributes  # the mask's own choice
+
+
 def test_a_mask_that_raises_costs_only_that_value_and_never_sends_it(
     collector: Collector, make_tracer: MakeTracer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -146,6 +167,32 @@ def test_a_mask_that_raises_costs_only_that_value_and_never_sends_it(
     assert "078-05-1120" not in caplog.text
     assert "219-09-9999" not in caplog.text
     assert "mask hook raised RuntimeError" in caplog.text
+
+
+def test_a_mask_that_raises_system_exit_costs_only_that_value_too(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    # The hook runs on the SDK's delivery thread: SystemExit there ended the thread, and with
+    # it the delivery of every later span, without a count or a word.
+    def mask(key: str, value: Any) -> Any:
+        if value == "exit":
+            sys.exit(3)
+        return value
+
+    tracer = make_tracer(mask=mask)
+    with tracer.trace("first", note="exit", kept="yes"):
+        pass
+    with tracer.trace("second", note="fine"):
+        pass
+    tracer.create_event("audit", inputs={"note": "exit", "kept": 1})
+    received = delivered(collector, tracer, 2)
+    first, second = named(received, "first"), named(received, "second")
+    assert "note" not in first.attributes
+    assert first.attributes["kept"] == "yes"
+    assert first.attributes["honeyhive.mask_errors"] == 1
+    assert second.attributes["note"] == "fine"
+    assert collector.events[0]["inputs"] == {"kept": 1}
+    assert tracer.dropped_values["mask_error"] == 2
 
 
 def test_the_mask_can_be_named_by_a_dotted_path_in_the_environment(
@@ -208,6 +255,29 @@ def test_the_api_key_is_scrubbed_from_everything_exported(collector: Collector) 
     assert op.attributes["headers"] == ["Accept: */*", "Authorization: Bearer [REDACTED]"]
     assert op.events[0].name == "called with [REDACTED]"
     assert op.events[0].attributes["api_key"] == "[REDACTED]"  # a secret name, in an event too
+
+
+def test_the_api_key_is_scrubbed_from_the_tracer_wide_attributes_too(
+    collector: Collector,
+) -> None:
+    # A session named from a command line that carried the key, say.
+    tracer = HoneyHiveTracer(
+        api_key=KEY,
+        server_url=collector.url,
+        project="p",
+        session_name=f"nightly --api-key {KEY}",
+        source=f"ci-{KEY}",
+        schedule_delay=0.05,
+    )
+    try:
+        with tracer.trace("op"):
+            pass
+        (span,) = delivered(collector, tracer, 1)
+    finally:
+        tracer.close()
+    assert b"SENTINEL" not in bodies(collector), "the API key left the process"
+    assert span.attributes["honeyhive.session_name"] == "nightly --api-key [REDACTED]"
+    assert span.attributes["honeyhive.source"] == "ci-[REDACTED]"
 
 
 # -- editable lists -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ and counted, the rest of the call still happens, and the data arrives at the col
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -218,6 +219,43 @@ def test_good_values_next_to_bad_ones_arrive_and_the_bad_ones_are_counted(
     assert b"hidden" not in b"".join(r.body for r in collector.requests)
 
 
+def _strict_json(body: bytes) -> Any:
+    """JSON as RFC 8259 has it (what a JavaScript or Go backend parses): no NaN, no Infinity."""
+
+    def refuse(constant: str) -> Any:
+        raise AssertionError(f"{constant} is not JSON: the backend would refuse the whole body")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def test_non_finite_numbers_never_make_an_api_body_invalid_json(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    nan, inf = float("nan"), float("inf")
+    tracer = make_tracer(inputs={"temperature": nan})
+    tracer.create_event("score", inputs={"q": "refunds"}, metrics={"loss": nan, "best": inf})
+    tracer.create_event("timed", duration=nan, outputs={"ok": 1})
+    tracer.enrich_session(metrics={"worst": -inf}, feedback={"rating": 5})
+    masked = make_tracer(mask=lambda key, value: nan if key == "metrics.score" else value)
+    masked.enrich_session(metrics={"score": 1.0, "kept": 2})
+    assert tracer.flush(5.0)
+    assert masked.flush(5.0)
+    calls = [r for r in collector.requests if r.path in ("/session/start", "/events")]
+    assert len(calls) == 6  # two session starts, two events, two updates: none refused
+    bodies = [_strict_json(r.body) for r in calls]
+    sessions = [b["session"] for b in bodies if "session" in b]
+    assert {"temperature": "NaN"} in [s.get("inputs") for s in sessions]
+    (score,) = [b["event"] for b in bodies if b.get("event", {}).get("event_name") == "score"]
+    assert score["metrics"] == {"loss": "NaN", "best": "Infinity"}
+    (timed,) = [b["event"] for b in bodies if b.get("event", {}).get("event_name") == "timed"]
+    assert "duration" not in timed  # left out, counted
+    assert timed["outputs"] == {"ok": 1}
+    updates = [b for b in bodies if "event_id" in b]
+    assert {"worst": "-Infinity"} in [u.get("metrics") for u in updates]
+    assert {"score": "NaN", "kept": 2} in [u.get("metrics") for u in updates]
+    assert tracer.dropped_values["invalid_argument"] == 1
+
+
 def test_span_names_that_are_not_strings_never_cost_the_batch(
     collector: Collector, tracer: HoneyHiveTracer
 ) -> None:
@@ -239,6 +277,41 @@ def test_span_names_that_are_not_strings_never_cost_the_batch(
         "kept",
     ]
     assert sum(tracer.dropped.values()) == 0
+
+
+def test_times_of_the_wrong_kind_never_cost_the_batch(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    with tracer.trace("kept"):
+        pass
+    tracer.start_span("ends soon").end(end_time="soon")  # type: ignore[arg-type]
+    tracer.start_span("ends at a float").end(end_time=1.5e18)  # type: ignore[arg-type]
+    tracer.start_span("ends before 1970").end(end_time=-5)
+    tracer.start_span("starts after 2554", start_time=2**70).end()
+    with tracer.trace("events") as span:
+        span.add_event("negative", timestamp=-1)
+    received = spans(collector, tracer, 6)
+    for span in received:  # each arrived, with times the protocol can carry
+        assert 0 < span.start_time_unix_nano <= span.end_time_unix_nano, span.name
+    assert all(e.time_unix_nano > 0 for e in named(received, "events").events)
+    assert tracer.dropped_values["invalid_argument"] == 5
+    assert sum(tracer.dropped.values()) == 0
+
+
+@pytest.mark.internal_errors_expected
+def test_a_span_that_cannot_be_encoded_costs_only_itself(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    # An instrumentor's span (the OpenTelemetry SDK's own class, which takes any end time).
+    instrumentor = tracer.provider.get_tracer("an.instrumentor")
+    for i in range(10):
+        with tracer.trace(f"ours-{i}"):
+            pass
+    instrumentor.start_span("broken").end(end_time=-1)
+    assert tracer.flush(5.0) is False  # honest: one span was lost
+    received = collector.wait_for_spans(10)
+    assert sorted(s.name for s in received) == sorted(f"ours-{i}" for i in range(10))
+    assert tracer.dropped["internal_error"] == 1
 
 
 def test_an_exception_that_cannot_describe_itself_still_marks_its_span(
@@ -319,6 +392,7 @@ def test_module_level_functions_take_anything(honeyhive_capture: Any) -> None:
 _SPAN_METHODS = [
     "add_event",
     "add_link",
+    "end",
     "get_span_context",
     "is_recording",
     "record_exception",

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,110 +20,18 @@ import pytest
 from honeyhive import HoneyHiveTracer, trace
 
 from support.collector import Collector, ReceivedSpan
+from support.models import ANSWER, ModelServer
 
 MakeTracer = Callable[..., HoneyHiveTracer]
 OUTPUT = "honeyhive_outputs.result"
 FIRST = "honeyhive_metrics.time_to_first_chunk_ms"
 COUNT = "honeyhive_metrics.chunk_count"
-ANSWER = ["Refunds ", "take ", "five ", "days."]
 
 
 def one(collector: Collector, tracer: HoneyHiveTracer) -> ReceivedSpan:
     assert tracer.flush(timeout=5.0) is True
     (span,) = collector.wait_for_spans(1)
     return span
-
-
-# -- a model API on loopback that streams as OpenAI's and Anthropic's do (server-sent events) ----
-
-
-def _openai_events(words: list[str], tool_call: bool = False) -> list[dict[str, Any]]:
-    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
-
-    def chunk(delta: dict[str, Any], finish: Any = None) -> dict[str, Any]:
-        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-    events = [chunk({"role": "assistant", "content": ""})]
-    if tool_call:
-        call = {"index": 0, "id": "call_1", "type": "function"}
-        events.append(chunk({"tool_calls": [{**call, "function": {"name": "lookup"}}]}))
-        events.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"q":1}'}}]}))
-    events += [chunk({"content": word}) for word in words]
-    events.append(chunk({}, "tool_calls" if tool_call else "stop"))
-    usage = {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
-    events.append({**base, "choices": [], "usage": usage})
-    return events
-
-
-def _anthropic_events(words: list[str]) -> list[dict[str, Any]]:
-    message = {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude",
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 9, "output_tokens": 1},
-    }
-    events: list[dict[str, Any]] = [
-        {"type": "message_start", "message": message},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        {"type": "ping"},
-    ]
-    for word in words:
-        delta = {"type": "text_delta", "text": word}
-        events.append({"type": "content_block_delta", "index": 0, "delta": delta})
-    events += [
-        {"type": "content_block_stop", "index": 0},
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {"output_tokens": 4},
-        },
-        {"type": "message_stop"},
-    ]
-    return events
-
-
-class ModelServer:
-    """Streams canned events as ``/v1/chat/completions`` (OpenAI) and ``/v1/messages``
-    (Anthropic) do, after a first-token delay."""
-
-    first_delay = 0.05
-
-    def __init__(self) -> None:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path.endswith("/chat/completions"):
-                    tools = bool(body.get("tools"))  # then the model only calls the tool
-                    events = _openai_events([] if tools else ANSWER, tool_call=tools)
-                    lines = [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
-                else:
-                    events = _anthropic_events(ANSWER)
-                    lines = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events]
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                time.sleep(owner.first_delay)
-                for line in lines:
-                    self.wfile.write(line.encode())
-                    self.wfile.flush()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture
@@ -273,6 +178,125 @@ def test_openai_responses_api_text_deltas_are_joined(
 
     list(respond())
     assert one(collector, tracer).attributes[OUTPUT] == "Refunds take five days."
+
+
+# -- the model SDKs' own stream helpers: every event they yield, or only their text events --------
+
+
+def _helper_stream(client_kind: str, model_server: ModelServer, only_text: bool) -> Any:
+    """A traced generator over ``messages.stream()`` (Anthropic) or
+    ``chat.completions.stream()`` (OpenAI): the SDKs' recommended way to stream."""
+    messages: Any = [{"role": "user", "content": "How long do refunds take?"}]
+    if client_kind == "anthropic":
+        from anthropic import Anthropic
+
+        anthropic = Anthropic(base_url=model_server.url, api_key="sk-ant-test", max_retries=0)
+
+        def events() -> Iterator[Any]:
+            with anthropic.messages.stream(model="c", max_tokens=64, messages=messages) as s:
+                yield from s
+
+        text_type = "text"
+    else:
+        from openai import OpenAI
+
+        openai = OpenAI(base_url=f"{model_server.url}/v1", api_key="sk-test", max_retries=0)
+
+        def events() -> Iterator[Any]:
+            with openai.chat.completions.stream(model="m", messages=messages) as s:
+                yield from s
+
+        text_type = "content.delta"
+
+    def answer() -> Iterator[Any]:
+        for event in events():
+            if not only_text or event.type == text_type:
+                yield event
+
+    return answer
+
+
+@pytest.mark.parametrize("only_text", [False, True], ids=["every event", "text events"])
+@pytest.mark.parametrize("client_kind", ["anthropic", "openai"])
+def test_the_sdks_stream_helpers_are_recorded_as_their_text(
+    collector: Collector,
+    tracer: HoneyHiveTracer,
+    model_server: ModelServer,
+    client_kind: str,
+    only_text: bool,
+) -> None:
+    answer = trace(tracer=tracer, event_type="model")(
+        _helper_stream(client_kind, model_server, only_text)
+    )
+    events = list(answer())
+    span = one(collector, tracer)
+    assert span.attributes[OUTPUT] == "Refunds take five days."  # each word once
+    assert span.attributes[COUNT] == len(events)
+
+
+@pytest.mark.parametrize("client_kind", ["anthropic", "openai"])
+def test_the_async_clients_streams_and_helpers_too(
+    collector: Collector, tracer: HoneyHiveTracer, model_server: ModelServer, client_kind: str
+) -> None:
+    from anthropic import AsyncAnthropic
+    from openai import AsyncOpenAI
+
+    messages: Any = [{"role": "user", "content": "q"}]
+    anthropic = AsyncAnthropic(base_url=model_server.url, api_key="sk-ant-test", max_retries=0)
+    openai = AsyncOpenAI(base_url=f"{model_server.url}/v1", api_key="sk-test", max_retries=0)
+
+    @trace(tracer=tracer, event_name="raw")
+    async def raw() -> AsyncIterator[Any]:
+        if client_kind == "anthropic":
+            stream: Any = await anthropic.messages.create(
+                model="c", max_tokens=64, messages=messages, stream=True
+            )
+        else:
+            stream = await openai.chat.completions.create(model="m", messages=messages, stream=True)
+        async for event in stream:
+            yield event
+
+    @trace(tracer=tracer, event_name="helper")
+    async def helper() -> AsyncIterator[Any]:
+        if client_kind == "anthropic":
+            async with anthropic.messages.stream(
+                model="c", max_tokens=64, messages=messages
+            ) as stream:
+                async for event in stream:
+                    yield event
+        else:
+            async with openai.chat.completions.stream(model="m", messages=messages) as chat:
+                async for event in chat:
+                    yield event
+
+    async def consume() -> None:
+        assert [event async for event in raw()]
+        assert [event async for event in helper()]
+
+    asyncio.run(consume())
+    assert tracer.flush(5.0)
+    for span in collector.wait_for_spans(2):
+        assert span.attributes[OUTPUT] == "Refunds take five days.", span.name
+        assert span.attributes[FIRST] >= 50
+
+
+def test_the_time_to_the_first_chunk_never_exceeds_the_span(
+    collector: Collector, tracer: HoneyHiveTracer
+) -> None:
+    @trace(tracer=tracer)
+    def one_chunk() -> Iterator[str]:
+        yield "at once"
+
+    for _ in range(50):
+        assert list(one_chunk()) == ["at once"]
+    assert tracer.flush(5.0)
+    spans = collector.wait_for_spans(50)
+    assert len(spans) == 50
+    for span in spans:
+        assert 0 <= span.attributes[FIRST] <= span.duration_ms, (
+            span.attributes[FIRST],
+            span.duration_ms,
+        )
 
 
 # -- anything else, and the limits ----------------------------------------------------------------

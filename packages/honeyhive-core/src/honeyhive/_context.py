@@ -66,7 +66,17 @@ def unregister(tracer: HoneyHiveTracer) -> None:
 
 
 def set_default_tracer(tracer: Optional[HoneyHiveTracer]) -> None:
-    """Make ``tracer`` the one a bare ``@trace`` uses when no tracer's span is current."""
+    """Make ``tracer`` the one a bare ``@trace`` uses when no tracer's span is current.
+
+    Anything but a ``HoneyHiveTracer`` (or None) is a ``ValueError``: it would leave every
+    bare ``@trace`` without a span.
+    """
+    from honeyhive._tracer import HoneyHiveTracer  # imports this module: no cycle at call time
+
+    if tracer is not None and not isinstance(tracer, HoneyHiveTracer):
+        raise ValueError(
+            f"set_default_tracer() takes a HoneyHiveTracer, got {type(tracer).__name__}"
+        )
     global _explicit_default
     with _lock:
         _explicit_default = tracer

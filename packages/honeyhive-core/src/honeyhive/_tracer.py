@@ -257,6 +257,7 @@ class HoneyHiveTracer:
             limits,
         )
         self._spans.check = self._arguments
+        self._spans.capture_length = settings.capture_max_length
         _context.own_spans_of(self, self._provider._active_span_processor)
         self._link_context: Optional[Context] = None
         if settings.link_carrier:
@@ -392,7 +393,9 @@ class HoneyHiveTracer:
         initial: dict[str, AttributeValue] = {}
         cut = 0
         try:
-            if event_type is not None:
+            if event_type is not None and self._arguments.accepts(
+                "trace", "event_type", event_type, str, "a string"
+            ):
                 initial["honeyhive.event_type"] = event_type
                 initial["honeyhive_event_type"] = event_type_for(event_type)
             if attributes:
@@ -587,9 +590,11 @@ class HoneyHiveTracer:
         if not check.accepts("create_event", "session_id", session_id, str, "a string"):
             session_id = None
         if duration is not None and (
-            isinstance(duration, bool) or not isinstance(duration, (int, float))
+            isinstance(duration, bool)
+            or not isinstance(duration, (int, float))
+            or (isinstance(duration, float) and not math.isfinite(duration))
         ):
-            check.report("create_event", "duration", "must be a number of milliseconds")
+            check.report("create_event", "duration", "must be a finite number of milliseconds")
             duration = None
         event: dict[str, Any] = {
             "event_id": event_id,

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from honeyhive import _forksafe as forksafe
-from honeyhive._diagnostics import DropCounter
+from honeyhive._diagnostics import DropCounter, internal_error
 from honeyhive._export._encoding import encode_json, encode_protobuf, split_request
 from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._spool import Spool
@@ -115,7 +115,11 @@ class OtlpHttpExporter(SpanExporter):
 
     def export_batch(self, spans: Sequence[ReadableSpan]) -> None:
         """Encode ``spans`` and queue the request (splitting it if above the OTLP cap)."""
-        body = self._encode(spans)
+        try:
+            body = self._encode(spans)
+        except Exception as exc:
+            self._encode_apart(spans, exc)
+            return
         if len(body) > self._max_bytes and len(spans) > 1:
             half = len(spans) // 2
             self.export_batch(spans[:half])
@@ -127,6 +131,17 @@ class OtlpHttpExporter(SpanExporter):
             self.drops.add("payload_too_large")
             return
         self._outbox.put(self._parcel(body, len(spans)))
+
+    def _encode_apart(self, spans: Sequence[ReadableSpan], exc: Exception) -> None:
+        """A batch that cannot be encoded is halved until the span at fault is alone: it
+        costs only itself (counted as an internal error), never the spans beside it."""
+        if len(spans) > 1:
+            half = len(spans) // 2
+            self.export_batch(spans[:half])
+            self.export_batch(spans[half:])
+            return
+        internal_error("encoding a span", exc)
+        self.drops.add("internal_error", len(spans))
 
     def _parcel(self, body: bytes, count: int) -> Parcel:
         if self._gzip:

@@ -45,11 +45,16 @@ _ASSOCIATION = "traceloop.association.properties."
 _SESSION_ALIAS = _ASSOCIATION + "session_id"
 _NAME_LIMIT = 1024
 _T = TypeVar("_T")
-#: The SDK's own linkage and bookkeeping: never given to the mask hook.
+#: The SDK's own linkage and bookkeeping: never given to the mask hook (the evaluation ids
+#: are copied from baggage onto each span; a mask that hides metadata must not cut a span off
+#: its experiment run).
 _NOT_MASKED = frozenset(
     {
         "honeyhive.session_id",
         _SESSION_ALIAS,
+        "honeyhive_metadata.run_id",
+        "honeyhive_metadata.dataset_id",
+        "honeyhive_metadata.datapoint_id",
         "honeyhive.event_type",
         "honeyhive_event_type",
         TRUNCATED,
@@ -85,6 +90,8 @@ class Stamp:
         secret_keys: Callable[[str], bool] = is_secret_name,
         mask: Optional[Mask] = None,
     ) -> None:
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self.secret: Optional[str] = key if len(key) >= 8 else None
         static: dict[str, Any] = {
             "honeyhive.source": settings.source,
             _ASSOCIATION + "source": settings.source,
@@ -94,8 +101,11 @@ class Stamp:
         if settings.project:
             static["honeyhive.project"] = settings.project
             static[_ASSOCIATION + "project"] = settings.project
-        for key, value in settings.evaluation.items():
-            static[f"honeyhive_metadata.{key}"] = value
+        for name, value in settings.evaluation.items():
+            static[f"honeyhive_metadata.{name}"] = value
+        # Settings are text the user gave too (a session named from a command line that
+        # carried the key): scrubbed once, here, like every other exported text.
+        static = {name: self.scrub_text(v) if type(v) is str else v for name, v in static.items()}
         self.static: Mapping[str, Any] = MappingProxyType(static)
         #: The tracer-wide part plus the tracer's own session, for spans without one of theirs.
         self.static_with_session: Mapping[str, Any] = MappingProxyType(
@@ -103,8 +113,6 @@ class Stamp:
         )
         self.static_keys = frozenset(static)
         self.session_id = session_id
-        key = settings.api_key.get_secret_value() if settings.api_key else ""
-        self.secret: Optional[str] = key if len(key) >= 8 else None
         self.secret_keys = secret_keys
         self.mask = mask
         self.encoded: dict[str, bytes] = {}  # encoder-owned cache (e.g. "protobuf" -> bytes)

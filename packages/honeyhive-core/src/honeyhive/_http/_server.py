@@ -32,7 +32,7 @@ from honeyhive._diagnostics import logger
 from honeyhive._http._headers import DEFAULT_REDACT_HEADERS, HeaderCapture, SecretHeaders
 from honeyhive._http._request_span import REQUEST_SCOPE_KEY
 from honeyhive._http._routes import normalize_route
-from honeyhive._spans import edit_names, record_error, set_clean
+from honeyhive._spans import edit_names, record_error, set_bounded, set_clean
 
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
@@ -297,7 +297,7 @@ class RequestScope:
     def set_response_headers(self, headers: Iterable[tuple[str, str]]) -> None:
         capture = self._owner._response_headers
         if capture.enabled:
-            set_clean(self.span, capture.attributes(headers))
+            set_bounded(self.span, capture.attributes(headers), self._owner.tracer._rules)
 
     @property
     def finished(self) -> bool:
@@ -430,7 +430,7 @@ class RequestTracer:
         if self._request_headers.enabled:
             attributes.update(self._request_headers.attributes(info.headers))
         span = tracer._spans.start(method, ctx, self._kind_under_current())
-        set_clean(span, attributes)
+        set_bounded(span, attributes, tracer._rules)  # a URL of any length costs the limit
         ctx = trace_api.set_span_in_context(span, ctx)
         ctx = context_api.set_value(TRACER_KEY, tracer, ctx)
         scope = RequestScope(self, span, ctx, method, request, session_id, info.kind)

@@ -18,7 +18,8 @@ Everything here runs on the application thread, so it is the SDK's hot path.
 * ``_bodies``: API-call bodies (events, sessions) bounded, redacted and masked like attributes.
 * ``_guards``: run-time entry points never raise: argument checks and the backstop.
 * ``_fastattrs``: storing attributes the SDK built itself without OpenTelemetry validating them
-  again; captured values within the span's room.
+  again; captured values within the span's room; values read from outside (a request's URL)
+  within the capture length.
 
 The rest of the package imports what it needs from here, never from the modules above.
 """
@@ -34,7 +35,7 @@ from honeyhive._spans._attributes import (
 )
 from honeyhive._spans._bodies import plain_body
 from honeyhive._spans._decorator import atrace, trace
-from honeyhive._spans._fastattrs import add_captured, set_clean
+from honeyhive._spans._fastattrs import add_captured, set_bounded, set_clean
 from honeyhive._spans._guards import VALUE_DROP_REASONS, ArgumentCheck, entry_point
 from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED, CaptureRules
 from honeyhive._spans._mask import DROP, FAILED, MASK_ERRORS, Mask, MaskHook
@@ -79,6 +80,7 @@ __all__ = [
     "plain_body",
     "record_error",
     "safe_text",
+    "set_bounded",
     "set_clean",
     "trace",
 ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set, ValuesView
 from itertools import islice
 from typing import Any, Optional, Union
 
@@ -45,7 +45,9 @@ AttributeValue = Union[str, bool, int, float]
 EVENT_TYPES = frozenset({"model", "tool", "chain"})
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
-_SEQUENCES = (list, tuple, Set)
+# Read element by element, up to max_items, in JSON text: any sequence or set (a deque, an
+# array.array, a UserList, a dict's keys or values). Their repr would cost their whole size.
+_COLLECTIONS = (Sequence, Set, ValuesView)
 
 
 def event_type_for(value: object) -> str:
@@ -261,8 +263,9 @@ def fields_of(value: Any) -> Optional[Mapping[str, Any]]:
 def bounded_json(value: Any, rules: CaptureRules) -> str:
     """JSON text of ``value`` within the limits (``repr`` for what JSON cannot say).
 
-    Reads at most ``max_items`` elements per collection and stops once the text passes
-    ``max_length`` characters, so the cost is bounded whatever the value's size.
+    Reads at most ``max_items`` elements per collection (mappings, sequences, sets, a dict's
+    values) and stops once the text passes ``max_length`` characters, so the cost is bounded
+    whatever the value's size; other objects are their ``repr``.
     """
     parts: list[str] = []
     budget = [rules.max_length + 1]
@@ -303,7 +306,7 @@ def _json_into(
     if isinstance(value, Mapping):
         _json_pairs(parts, budget, value, rules, depth)
         return
-    if isinstance(value, _SEQUENCES):
+    if isinstance(value, _COLLECTIONS):
         _json_items(parts, budget, value, rules, depth)
         return
     fields = fields_of(value)

@@ -4,9 +4,11 @@
 thread and sent as it is: within the capture limits (strings cut, collections cut at
 ``max_items``, nesting at ``MAX_DEPTH``, each cut marked as flattening marks it), secret-named
 keys redacted, every leaf through the mask hook, and anything that is not JSON (a dataclass, a
-pydantic model, an arbitrary object) already turned into fields or text. It never raises: a
-mapping that cannot be read becomes a marked placeholder, and a value whose key cannot be read
-is left out.
+pydantic model, an arbitrary object) already turned into fields or text. A float that JSON
+cannot hold (NaN, infinities) becomes the text proto3's JSON mapping uses (``"NaN"``,
+``"Infinity"``, ``"-Infinity"``): Python would write a bare ``NaN``, which is not JSON, and a
+backend refuses the whole body for it. It never raises: a mapping that cannot be read becomes a
+marked placeholder, and a value whose key cannot be read is left out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ __all__ = ["plain_body"]
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
+
+
+def _json_float(value: float) -> Any:
+    """``value``, or its name when JSON cannot hold it."""
+    if value - value == 0.0:  # false only for NaN and the infinities
+        return value
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
 def plain_body(value: Any, rules: CaptureRules, mask: Optional[Mask], path: str) -> Any:
@@ -45,12 +54,14 @@ def _copy(value: Any, rules: CaptureRules, mask: Optional[Mask], path: str, dept
     leaf: Any
     if kind is str:
         leaf = cut_text(value, rules.max_length)
-    elif kind is bool or kind is float or (kind is int and _INT64_MIN <= value <= _INT64_MAX):
+    elif kind is bool or (kind is int and _INT64_MIN <= value <= _INT64_MAX):
         leaf = value
+    elif kind is float:
+        leaf = _json_float(value)
     elif isinstance(value, str):  # a str subclass (an enum, say): its text
         leaf = safe_text(value, rules.max_length)
     elif isinstance(value, float):
-        leaf = float(value)
+        leaf = _json_float(float(value))
     elif isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
         leaf = int(value)
     elif depth >= MAX_DEPTH:
@@ -71,6 +82,8 @@ def _copy(value: Any, rules: CaptureRules, mask: Optional[Mask], path: str, dept
     if mask is None:
         return leaf
     masked = mask.value(path, leaf)
+    if type(masked) is float:
+        return _json_float(masked)
     return DROP if masked is FAILED else masked
 
 

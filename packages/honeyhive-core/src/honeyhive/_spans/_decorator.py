@@ -151,12 +151,40 @@ class _Traced:
             return None
 
 
+def _check_settings(tracer: object, event_type: object, event_name: object) -> None:
+    """The decorator's settings, checked where it is applied: bad configuration is a
+    ValueError there, not a span silently missing at every call."""
+    from honeyhive._tracer import HoneyHiveTracer  # imports this module: no cycle at call time
+
+    if tracer is not None and not isinstance(tracer, HoneyHiveTracer):
+        raise ValueError(f"trace(tracer=...) must be a HoneyHiveTracer, got {_kind(tracer)}")
+    for name, value in (("event_type", event_type), ("event_name", event_name)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"trace({name}=...) must be a string, got {_kind(value)}")
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
 def _wrap(
     func: F,
     tracer: Optional[HoneyHiveTracer],
     event_type: Optional[str],
     event_name: Optional[str],
 ) -> F:
+    if isinstance(func, (classmethod, staticmethod)):
+        # @trace above @classmethod / @staticmethod: trace the function, keep the descriptor
+        # (a plain wrapper would be bound as a method, an instance or class slipped in)
+        inner = _wrap(func.__func__, tracer, event_type, event_name)
+        return type(func)(inner)
+    if isinstance(func, str):
+        raise ValueError(
+            f"trace() takes the function to trace, got the string {func[:100]!r}; give an "
+            f"event type as @trace(event_type={func[:100]!r})"
+        )
+    if not callable(func):
+        raise ValueError(f"trace() takes a callable to trace, got {_kind(func)}")
     traced = _Traced(func, tracer, event_type, event_name)
 
     if inspect.isasyncgenfunction(func):
@@ -172,7 +200,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.asend
             value: Any = None
-            stream = StreamRecorder(scope._tracer._rules, _start_time(scope.span))
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -215,7 +243,7 @@ def _wrap(
             error: Optional[BaseException] = None
             send: Callable[[Any], Any] = gen.send
             value: Any = None
-            stream = StreamRecorder(scope._tracer._rules, _start_time(scope.span))
+            stream = StreamRecorder(scope._tracer._rules)
             try:
                 while True:
                     scope.resume()
@@ -312,8 +340,10 @@ def trace(
     tracer whose span is current, else to the default tracer (see
     :func:`honeyhive.set_default_tracer`); with no tracer at all the function runs untraced.
     ``event_type`` is one of ``model``, ``tool``, ``chain``; ``event_name`` names the span
-    (default: the function's qualified name).
+    (default: the function's qualified name). It may sit above ``@classmethod`` and
+    ``@staticmethod``. Settings of the wrong kind are a ``ValueError`` where it is applied.
     """
+    _check_settings(tracer, event_type, event_name)
     if func is not None:
         return _wrap(func, tracer, event_type, event_name)
 
@@ -325,9 +355,3 @@ def trace(
 
 #: Kept for code written against older SDKs: ``@trace`` handles ``async`` functions itself.
 atrace = trace
-
-
-def _start_time(span: Any) -> Optional[int]:
-    """The span's start in ns since the epoch, when it has one (ours and the SDK's do)."""
-    start = getattr(span, "start_time", None)
-    return start if isinstance(start, int) else None

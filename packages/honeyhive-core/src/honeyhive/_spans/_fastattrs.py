@@ -11,6 +11,10 @@ is not in the state that makes this safe.
 :func:`add_captured` is the door for captured values (arguments, results, enrichments): they
 fill the span up to its capture room (``capture_max_attributes``), never pushing out what is
 already there, and what was cut or left out is counted on ``honeyhive.truncated``.
+:func:`set_bounded` is the door for values the SDK reads from outside (a request's URL, user
+agent and headers): their text is cut at ``capture_max_length`` before OpenTelemetry sees it,
+marked and counted the same way, so a client sending huge URLs costs one rate-limited line, not
+OpenTelemetry's warning for every value of every request.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.trace import Span
 
-from honeyhive._spans._limits import TRUNCATED, report_truncation
+from honeyhive._spans._limits import TRUNCATED, CaptureRules, cut_texts, report_truncation
 from honeyhive._spans._span import HoneyHiveSpan
 
-__all__ = ["add_captured", "set_clean"]
+__all__ = ["add_captured", "set_bounded", "set_clean"]
 
 _PRIMITIVE = (str, bool, int, float)
 
@@ -68,6 +72,15 @@ def set_clean(span: Span, attributes: Mapping[str, Any]) -> None:
         return
     with store._lock:
         store._dict.update(attributes)
+
+
+def set_bounded(span: Span, attributes: dict[str, Any], rules: CaptureRules) -> None:
+    """:func:`set_clean` for values read from outside: text cut at the capture length (in
+    place), each cut marked and counted on ``honeyhive.truncated``."""
+    cut = cut_texts(attributes, rules.max_length)
+    set_clean(span, attributes)
+    if cut:
+        add_captured(span, {}, cut, rules.max_attributes)
 
 
 def add_captured(

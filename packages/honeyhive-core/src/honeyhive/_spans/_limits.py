@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import logger
@@ -32,6 +32,7 @@ __all__ = [
     "TRUNCATED",
     "CaptureRules",
     "cut_text",
+    "cut_texts",
     "report_truncation",
 ]
 
@@ -63,7 +64,9 @@ class CaptureRules:
         max_attributes: int = 128,
         secret_keys: Callable[[str], bool] = is_secret_name,
     ) -> CaptureRules:
-        return cls(max_length, max_items, max_attributes, secret_keys)
+        # A SecretKeys list is asked through its plain function: flattening asks it a lot.
+        lookup = getattr(secret_keys, "lookup", secret_keys)
+        return cls(max_length, max_items, max_attributes, lookup)
 
 
 def cut_text(text: str, limit: int) -> str:
@@ -71,6 +74,22 @@ def cut_text(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}...[truncated {len(text) - limit} chars]"
+
+
+def cut_texts(attributes: dict[str, Any], limit: int) -> int:
+    """Cut the text values of ``attributes`` (strings, tuples of strings) in place at ``limit``
+    characters, each cut marked; returns how many were cut."""
+    cut = 0
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind is str:
+            if len(value) > limit:
+                attributes[key] = cut_text(value, limit)
+                cut += 1
+        elif kind is tuple and any(type(v) is str and len(v) > limit for v in value):
+            attributes[key] = tuple(cut_text(v, limit) if type(v) is str else v for v in value)
+            cut += 1
+    return cut
 
 
 class _Reporter:

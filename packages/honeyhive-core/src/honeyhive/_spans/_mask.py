@@ -6,10 +6,11 @@
 It returns what to send instead: the value itself, a replacement, or ``None`` to leave the value
 out. A replacement that is not one of those four types is sent as its text.
 
-A hook that raises costs only the value it was given: that value is left out, never sent
-unmasked, and counted (``tracer.dropped_values["mask_error"]``, and on the span as
-``honeyhive.mask_errors``). The hook runs on the SDK's delivery thread for span data and on the
-calling thread for event and session bodies, so it must be thread-safe.
+A hook that raises (anything but ``KeyboardInterrupt``: ``SystemExit`` too) costs only the
+value it was given: that value is left out, never sent unmasked, and counted
+(``tracer.dropped_values["mask_error"]``, and on the span as ``honeyhive.mask_errors``). The
+hook runs on the SDK's delivery thread for span data and on the calling thread for event and
+session bodies, so it must be thread-safe.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class Mask:
         :data:`FAILED`."""
         try:
             result = self._hook(key, value)
-        except Exception as exc:
+        except KeyboardInterrupt:  # the user's Ctrl-C, on the thread that called the SDK
+            raise
+        except BaseException as exc:  # SystemExit too: on the delivery thread it ended the thread
             self._failed(exc)
             return FAILED
         if result is None:
@@ -91,7 +94,7 @@ class Mask:
             kept = [v if type(v) is str else str(v) for v in kept]
         return tuple(kept), failed
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: BaseException) -> None:
         self._drops.add("mask_error")
         name = type(exc).__name__
         if name not in self._warned and len(self._warned) < 64:

@@ -48,7 +48,7 @@ from opentelemetry.util.types import Attributes
 from honeyhive._diagnostics import logger
 from honeyhive._spans._attributes import safe_text
 from honeyhive._spans._guards import ArgumentCheck
-from honeyhive._spans._limits import TRUNCATED
+from honeyhive._spans._limits import TRUNCATED, cut_text, report_truncation
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
@@ -63,7 +63,14 @@ _RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
 
 
 _NAME_LIMIT = 1024
+_NS_LIMIT = 1 << 64  # OTLP carries times as fixed64: 1970 to 2554
+_TIME_PROBLEM = "must be an int of nanoseconds since the epoch, from 0 to 2**64"
 _warned: set[str] = set()
+
+
+def _is_time(value: object) -> bool:
+    """Whether ``value`` is a time the protocol can carry (an exporter fails on any other)."""
+    return type(value) is int and 0 <= value < _NS_LIMIT
 
 
 def _ended(span: HoneyHiveSpan, what: str) -> None:
@@ -110,6 +117,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         # (shared with the SDK's spans, see honeyhive._context.owner_of).
         self._span_processor = factory.processor
         self._check = factory.check
+        self._text_limit = factory.capture_length
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -229,8 +237,8 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
     ) -> None:
         if type(name) is not str:
             name = span_name(name)
-        if timestamp is not None and type(timestamp) is not int:
-            self._misuse("add_event", "timestamp", "must be an int (ns since the epoch)")
+        if timestamp is not None and not _is_time(timestamp):
+            self._misuse("add_event", "timestamp", _TIME_PROBLEM)
             timestamp = None
         limits = self._limits
         event = Event(
@@ -345,6 +353,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             "exception.stacktrace": _stacktrace(exception),
             "exception.escaped": str(escaped is True),
         }
+        self._bound_texts(recorded, ("exception.message", "exception.stacktrace"))
         if attributes is not None:
             try:
                 recorded.update(attributes)
@@ -352,7 +361,31 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
                 self._misuse("record_exception", "attributes", "cannot be read")
         self.add_event("exception", recorded, timestamp)
 
+    def _bound_texts(self, values: dict[str, Any], keys: tuple[str, ...]) -> None:
+        """Cut the texts the span captured itself (an exception's message and stack trace) at
+        the capture length, marked and counted on ``honeyhive.truncated`` like any captured
+        value: an error quoting a whole payload must not cost megabytes a span."""
+        limit = self._text_limit
+        if limit is None:
+            return
+        cut = 0
+        for key in keys:
+            text = values.get(key)
+            if type(text) is str and len(text) > limit:
+                values[key] = cut_text(text, limit)
+                cut += 1
+        if cut:
+            with self._lock:
+                if self._end_time is None:
+                    store = self._attributes._dict
+                    previous = store.get(TRUNCATED)
+                    store[TRUNCATED] = (previous if type(previous) is int else 0) + cut
+            report_truncation(self._name, cut)
+
     def end(self, end_time: Optional[int] = None) -> None:
+        if end_time is not None and not _is_time(end_time):
+            self._misuse("end", "end_time", _TIME_PROBLEM)
+            end_time = None
         with self._lock:
             if self._end_time is not None:
                 ended_twice = True
@@ -378,7 +411,7 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         """As the SDK's span: an exception escaping ``with span:`` is recorded, status ERROR."""
         if exc_val is not None and self.is_recording():
             self.record_exception(exc_val, escaped=True)
-            message = safe_text(exc_val, sys.maxsize)
+            message = safe_text(exc_val, self._text_limit or sys.maxsize)
             self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {message}"))
         self.end()
 
@@ -436,6 +469,8 @@ class SpanFactory:
         self.processor: Any = getattr(sdk_tracer, "span_processor", None)
         #: Where our spans report arguments of the wrong kind (the tracer's, once it has one).
         self.check: Optional[ArgumentCheck] = None
+        #: The tracer's ``capture_max_length``, for the texts a span captures itself.
+        self.capture_length: Optional[int] = None
 
     def start(
         self,
@@ -484,6 +519,9 @@ class SpanFactory:
         for link in links:
             if link:
                 span.add_link(link.context, link.attributes)
+        if start_time is not None and not _is_time(start_time):
+            _report_misuse(self.check, "start_span", "start_time", _TIME_PROBLEM)
+            start_time = None
         span._start_time = start_time if start_time is not None else time_ns()
         # Typed for the SDK's Span; processors use the API's Span and ReadableSpan, as ours is.
         self.processor.on_start(span, parent_context=context)
