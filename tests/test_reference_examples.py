@@ -333,7 +333,7 @@ def test_init_explicit_project_and_explicit_configuration(
     assert span.headers["x-source"] == "production"
     assert span.headers["authorization"] == "Bearer hh_your_api_key_here"
     starts = [s for s in collector.sessions if s["session_id"] == tracer.session_id]
-    assert starts == [
+    assert [{k: v for k, v in s.items() if k != "start_time"} for s in starts] == [
         {
             "session_name": tracer.session_name,
             "source": "production",

@@ -884,8 +884,14 @@ class Collector:
         ids: list[str] = []
         for event in events:
             if event.get("event_type") == "session":
-                session = {k: v for k, v in event.items() if k not in ("event_type", "event_name")}
-                session["session_name"] = event.get("event_name")
+                # Recorded as a session start's ``session`` would be.
+                session = {"session_name": event.get("event_name")}
+                session.update(
+                    (k, v)
+                    for k, v in event.items()
+                    if k not in ("event_type", "event_name")
+                    and not (k == "event_id" and v == event["session_id"])
+                )
                 self._store("session", session)
                 ids.append(event["session_id"])
             else:
@@ -941,6 +947,14 @@ class Collector:
         """How many distinct spans (by trace_id, span_id) were received more than once."""
         with self._cond:
             return sum(1 for n in self._seen.values() if n > 1)
+
+    def spans_of(self, request: RecordedRequest) -> list[ReceivedSpan]:
+        """The spans one recorded trace export carried (decoded again from its body)."""
+        data = _decode_content(request.headers, request.body)
+        if _media_type(request.headers) in _PROTOBUF_TYPES:
+            decoded = _parse_otlp_protobuf(data)
+            return _decode_spans(decoded, "protobuf", request.path, request.headers)
+        return _decode_spans(_parse_otlp_json(data), "json", request.path, request.headers)
 
     def spans_named(self, name: str) -> list[ReceivedSpan]:
         return [s for s in self.spans if s.name == name]

@@ -35,6 +35,8 @@ from honeyhive import _forksafe as forksafe
 from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
 from honeyhive._export import (
+    API_SENDERS,
+    ApiChannel,
     Delivery,
     HttpTransport,
     IsolatedProcessor,
@@ -43,6 +45,7 @@ from honeyhive._export import (
     SpanPreparer,
     client_headers,
     gate_for,
+    split_batch,
     spool_for,
 )
 from honeyhive._http import disable_client_tracing, enable_client_tracing, redact_url
@@ -167,31 +170,40 @@ class HoneyHiveTracer:
         ]
         self._processors = tuple(processors)
         self._api_enabled = "honeyhive" in settings.exporters and not settings.test_mode
-        api = None
+        api_outbox = None
         if self._api_enabled:
-            api = Outbox(
+            api_outbox = Outbox(
                 HttpTransport(
                     settings.server_url,
                     client_headers(plugin_config),
                     verify=settings.verify_tls,
                     gate=gate_for(settings.server_url),
+                    connections=API_SENDERS,
                 ),
                 drops={"calls": self._call_drops, "spans": self._call_drops},
                 max_bytes=settings.max_queue_bytes,
                 timeout=settings.export_timeout,
                 spool=spool_for(plugin_config, settings.server_url),
+                split=split_batch,
                 name="honeyhive-api",
+                senders=API_SENDERS,
             )
+        preparer = SpanPreparer(settings, self._session_id)
+        #: The one path of every API call (session starts, events, enrichments).
+        self._api = ApiChannel(
+            base_url=settings.server_url,
+            outbox=api_outbox,
+            drops=self._call_drops,
+            scrub=preparer.stamp.scrub_text,
+        )
         self._delivery = Delivery(
             exporters=exporters,
-            preparer=SpanPreparer(settings, self._session_id),
-            api=api,
-            api_base=settings.server_url,
+            preparer=preparer,
+            api=self._api,
             max_queue_size=settings.max_queue_size,
             max_batch=settings.max_export_batch_size,
             schedule_delay=settings.schedule_delay,
             export_each_span=settings.disable_batch,
-            call_drops=self._call_drops,
         )
         resource = Resource.create({"service.name": settings.project or "honeyhive"})
         limits = SpanLimits(max_span_attribute_length=settings.capture_max_length + 64)
@@ -448,7 +460,7 @@ class HoneyHiveTracer:
             "user_properties": user_properties,
         }
         body.update({k: _plain(v) for k, v in fields.items() if v})
-        self._delivery.add_call("PUT", "/events", body)
+        self._api.update_event(body)
 
     def create_event(
         self,
@@ -493,8 +505,7 @@ class HoneyHiveTracer:
         parent = trace_api.get_current_span().get_span_context()
         if parent.is_valid:
             event.setdefault("parent_id", format(parent.span_id, "016x"))
-        body = {"event": {k: _plain(v) for k, v in event.items() if v is not None}}
-        self._delivery.add_call("POST", "/events", body)
+        self._api.create_event({k: _plain(v) for k, v in event.items() if v is not None})
         return event_id
 
     # -- propagation --------------------------------------------------------------------------
@@ -557,20 +568,31 @@ class HoneyHiveTracer:
         session_name: Optional[str] = None,
     ) -> None:
         """Queue a session start (encoded and sent in the background)."""
+        self._api.start_session(self._session_event(session_id, session_name, inputs))
+
+    def _session_event(
+        self,
+        session_id: str,
+        session_name: Optional[str] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+    ) -> dict[str, Any]:
+        """A session's start as the batch event that starts it (``event_type`` ``session``)."""
         settings = self._settings
-        session: dict[str, Any] = {
-            "session_name": session_name or settings.session_name,
-            "source": settings.source,
+        event: dict[str, Any] = {
+            "event_type": "session",
+            "event_id": session_id,
             "session_id": session_id,
+            "event_name": session_name or settings.session_name,
+            "source": settings.source,
+            "start_time": time.time() * 1000.0,
         }
         if settings.project:
-            session["project"] = settings.project
+            event["project"] = settings.project
         if inputs:
-            session["inputs"] = _plain(inputs)
+            event["inputs"] = _plain(inputs)
         if settings.evaluation:
-            session["metadata"] = dict(settings.evaluation)
-        body = {"session": session}
-        self._delivery.add_call("POST", "/session/start", body)
+            event["metadata"] = dict(settings.evaluation)
+        return event
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Deliver everything queued so far; True only if all of it was acknowledged.

@@ -4,8 +4,11 @@ The application thread's share of the work is a ``deque.append`` (atomic under t
 and, once a batch is full, setting an event. The delivery thread takes batches, runs the
 export-time preparation (``_prepare``) and hands them to every exporter. The built-in HTTP
 exporters only encode here and queue the request in their outbox, which sends from its own
-thread (``_outbox``), so this thread never waits on the network. API calls (session start,
-events, enrichments) go straight to the API outbox.
+thread (``_outbox``), so this thread never waits on the network. API calls (session starts,
+events, enrichments) are drained from the API channel (``_api``) here too, just before each
+span batch: the batch then carries a ticket that keeps it behind the session starts handed over
+before it. Spans of a session that is still *open* (a request in progress: its start is sent
+when it ends, named after the request) are held until that session starts.
 
 ``flush`` is honest: it returns True only if nothing was dropped or spooled between the moment it
 was called and the moment everything queued before it was finished, and it never waits longer
@@ -16,7 +19,6 @@ still owns and sends the spans it had queued).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -24,19 +26,21 @@ import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from opentelemetry import context as context_api
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from honeyhive import _forksafe as forksafe
 from honeyhive._context import SUPPRESS_KEY
 from honeyhive._diagnostics import DropCounter, internal_error, logger
-from honeyhive._export._outbox import Outbox, Parcel
+from honeyhive._export._api import ApiChannel
+from honeyhive._export._order import Ticket
 from honeyhive._export._prepare import SpanPreparer
 
 __all__ = ["Delivery"]
+
+_SESSION_KEY = "honeyhive.session_id"
 
 
 @dataclass
@@ -52,35 +56,30 @@ class Delivery:
         *,
         exporters: Sequence[SpanExporter],
         preparer: SpanPreparer,
-        api: Optional[Outbox],
-        api_base: str,
+        api: ApiChannel,
         max_queue_size: int,
         max_batch: int,
         schedule_delay: float,
         export_each_span: bool,
-        call_drops: DropCounter,
     ) -> None:
         self._exporters = tuple(exporters)
+        # Exporters to the API's own backend keep their batches behind the session starts.
+        self._ordered = tuple(getattr(e, "orders_after_sessions", False) for e in exporters)
         self._preparer = preparer
-        self._api = api  # None in test mode: calls are built, never sent
-        self._api_base = api_base
+        self.api = api
         self._max_queue = max_queue_size
         self._max_batch = 1 if export_each_span else max_batch
         self._delay = schedule_delay
         self._each = export_each_span
         self.span_drops = DropCounter("spans")
-        # Shared with the API outbox, which counts the calls it loses there too.
-        self.call_drops = call_drops
         self._spans: deque[ReadableSpan] = deque()
-        self._calls: deque[tuple[str, str, dict[str, Any]]] = deque()
+        self._held: dict[str, list[ReadableSpan]] = {}  # spans of open sessions
+        self._held_count = 0
         self._markers: deque[_Marker] = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._closed = False
         self._baseline = 0  # failures() at the end of the previous flush
-        self._call_sink: Optional[Callable[[str, str, bytes], None]] = None
-        self._early_calls: list[tuple[str, str, bytes]] = []
-        self._sink_lock = forksafe.Lock()
         self._thread: Optional[threading.Thread] = None
         self._start_thread()
         _live.add(self)
@@ -97,50 +96,9 @@ class Delivery:
         if self._each or len(spans) >= self._max_batch:
             self._wake.set()
 
-    def add_call(self, method: str, path: str, body: dict[str, Any]) -> None:
-        """Queue a JSON call to the HoneyHive API; it is encoded and sent in the background."""
-        if self._closed:
-            self.call_drops.add("shutdown")
-            return
-        self._calls.append((method, path, body))
-
-    def _send_calls(self) -> None:
-        calls = self._calls
-        while calls:
-            self._encode_call(*calls.popleft())
-
-    def _encode_call(self, method: str, path: str, body: dict[str, Any]) -> None:
-        try:
-            text = json.dumps(body, default=_json_default, ensure_ascii=False)
-            data = self._preparer.stamp.scrub_text(text).encode("utf-8", "replace")
-        except Exception as exc:  # e.g. a circular structure: the caller's data, not our bug
-            logger.warning("dropping an API call whose body cannot be encoded: %s", type(exc))
-            self.call_drops.add("internal_error")
-            return
-        if self._api is None:  # test mode: nothing is sent; a test capture may look
-            with self._sink_lock:
-                sink = self._call_sink
-                if sink is None and len(self._early_calls) < 64:
-                    self._early_calls.append((method, path, data))
-            if sink is not None:
-                sink(method, path, data)
-            return
-        headers = {"Content-Type": "application/json"}
-        self._api.put(Parcel(method, self._api_base + path, data, headers, 1, "calls"))
-
-    def attach_call_sink(self, sink: Callable[[str, str, bytes], None]) -> None:
-        """In test mode, hand every API call (encoded) to ``sink``, the earlier ones first."""
-        with self._sink_lock:
-            early, self._early_calls = self._early_calls, []
-            self._call_sink = sink
-        for call in early:
-            sink(*call)
-
     def failures(self) -> int:
         """Everything lost or spooled so far, across the pipeline."""
-        total = self.span_drops.total() + self.call_drops.total()
-        if self._api is not None:
-            total += self._api.spooled
+        total = self.span_drops.total() + self.api.failures()
         for exporter in self._exporters:
             failures = getattr(exporter, "failures", None)
             if failures is not None:
@@ -175,14 +133,13 @@ class Delivery:
             self._wake.set()
             if not marker.done.wait(max(0.0, deadline - time.monotonic())):
                 return False
-        elif self._spans or self._calls:
+        elif self._spans or self._held or self.api.pending():
             return False
         return all(waiter(deadline) for waiter in self._waiters())
 
     def _waiters(self) -> list[Any]:
         waiters = [getattr(e, "wait", None) for e in self._exporters]
-        if self._api is not None:
-            waiters.append(self._api.wait)
+        waiters.append(self.api.wait)
         return [w for w in waiters if w is not None]
 
     def shutdown(self, timeout: float) -> bool:
@@ -197,10 +154,10 @@ class Delivery:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, min(0.1, deadline - time.monotonic())))
-        self.span_drops.add("shutdown", len(self._spans))
+        self.span_drops.add("shutdown", len(self._spans) + self._held_count)
         self._spans.clear()
-        self.call_drops.add("shutdown", len(self._calls))
-        self._calls.clear()
+        self._held.clear()
+        self._held_count = 0
         for exporter in self._exporters:
             try:
                 close = getattr(exporter, "close", None)
@@ -210,8 +167,7 @@ class Delivery:
                     exporter.shutdown()
             except Exception as exc:
                 internal_error("exporter shutdown", exc)
-        if self._api is not None:
-            self._api.close(deadline)
+        self.api.close(deadline)
         return ok
 
     # -- delivery thread ----------------------------------------------------------------------
@@ -231,10 +187,12 @@ class Delivery:
                     self._wake.wait(self._delay)
                 self._wake.clear()
                 markers = list(self._markers)
-                self._send_calls()  # a session start goes before the spans that name it
+                if markers or self._stop.is_set():  # a flush: open sessions with data start
+                    self.api.start_early(set(self._held) | self.api.held_sessions)
+                self.api.drain()
                 due = time.monotonic() - last_export >= self._delay
                 drain = due or bool(markers) or self._stop.is_set() or self._each
-                if drain or len(self._spans) >= self._max_batch:
+                if drain or self._held or len(self._spans) >= self._max_batch:
                     self._export_spans(drain)
                     last_export = time.monotonic()
                 for marker in markers:
@@ -242,29 +200,69 @@ class Delivery:
                     with contextlib.suppress(ValueError):
                         self._markers.remove(marker)
                 if self._stop.is_set() and not self._spans:
-                    self._send_calls()
+                    self.api.drain()
                     return
             except Exception as exc:  # the thread must survive anything
                 internal_error("delivery thread", exc)
 
     def _export_spans(self, drain: bool) -> None:
         spans = self._spans
-        while spans and (drain or len(spans) >= self._max_batch):
-            batch = [spans.popleft() for _ in range(min(self._max_batch, len(spans)))]
+        while True:
+            # Which sessions are open is read first: a span whose session is found started
+            # here has that start among the calls drained below, so its ticket covers it.
+            still_open = self.api.open_sessions()
+            released = self._released(still_open) if self._held else []
+            if not spans and not released:
+                return
+            if not drain and not released and len(spans) < self._max_batch:
+                return  # a partial batch waits for the schedule
+            take = min(max(0, self._max_batch - len(released)), len(spans))
+            batch = released + [spans.popleft() for _ in range(take)]
+            if still_open:
+                batch = self._hold(batch, still_open)
+            ticket = self.api.drain()
+            if not batch:
+                continue
             try:
                 prepared = self._preparer.prepare(batch)
             except Exception as exc:
                 internal_error("preparing spans for export", exc)
                 self.span_drops.add("internal_error", len(batch))
                 continue
-            for exporter in self._exporters:
-                self._export_one(exporter, prepared)
+            for exporter, ordered in zip(self._exporters, self._ordered):
+                self._export_one(exporter, prepared, ticket if ordered else None)
 
-    def _export_one(self, exporter: SpanExporter, spans: list[ReadableSpan]) -> None:
+    def _hold(self, batch: list[ReadableSpan], still_open: frozenset[str]) -> list[ReadableSpan]:
+        ready = []
+        for span in batch:
+            session = (span.attributes or {}).get(_SESSION_KEY)
+            if session in still_open:
+                self._held.setdefault(session, []).append(span)
+                self._held_count += 1
+            else:
+                ready.append(span)
+        if self._held_count > self._max_queue // 2:  # requests that never end: start them
+            self.api.start_early(list(self._held))
+        return ready
+
+    def _released(self, still_open: frozenset[str]) -> list[ReadableSpan]:
+        released: list[ReadableSpan] = []
+        for session in [s for s in self._held if s not in still_open]:
+            spans = self._held.pop(session)
+            self._held_count -= len(spans)
+            released.extend(spans)
+        return released
+
+    def _export_one(
+        self, exporter: SpanExporter, spans: list[ReadableSpan], ticket: Optional[Ticket]
+    ) -> None:
         try:
             export_batch = getattr(exporter, "export_batch", None)
             if export_batch is not None:
-                export_batch(spans)
+                if ticket is not None:
+                    export_batch(spans, after=ticket)
+                else:
+                    export_batch(spans)
             elif exporter.export(spans) is not SpanExportResult.SUCCESS:
                 self.span_drops.add("network_error", len(spans))
         except Exception as exc:
@@ -279,7 +277,9 @@ class Delivery:
     def _after_fork_in_child(self) -> None:
         # The parent delivers what it had queued; the child starts empty with a fresh thread.
         self._spans.clear()
-        self._calls.clear()
+        self._held.clear()
+        self._held_count = 0
+        self.api.after_fork_in_child()
         for marker in self._markers:
             marker.done.set()
         self._markers.clear()
@@ -287,16 +287,6 @@ class Delivery:
         self._stop = threading.Event()
         if not self._closed:
             self._start_thread()
-
-
-def _json_default(value: object) -> str:
-    """Values JSON cannot encode are sent as their ``str`` (or ``repr``, or a placeholder)."""
-    for convert in (str, repr):
-        try:
-            return convert(value)
-        except Exception:  # noqa: S112 - try the next way to show it
-            continue
-    return f"<unrepresentable {type(value).__name__}>"
 
 
 _live: weakref.WeakSet[Delivery] = weakref.WeakSet()

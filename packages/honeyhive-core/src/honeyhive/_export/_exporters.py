@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter
 from honeyhive._export._encoding import encode_json, encode_protobuf, split_request
+from honeyhive._export._order import Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._spool import Spool
 from honeyhive._export._transport import HttpTransport, gate_for
@@ -84,8 +85,12 @@ class OtlpHttpExporter(SpanExporter):
         max_queue_bytes: int = 64 * 1024 * 1024,
         spool: Optional[Spool] = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        orders_after_sessions: bool = False,
     ) -> None:
         self.url = url
+        #: Whether batches wait for the session starts they follow (the HoneyHive API's own
+        #: backend: see ``honeyhive._export._order``).
+        self.orders_after_sessions = orders_after_sessions
         self._json = json_format
         self._encode: Callable[[Sequence[ReadableSpan]], bytes] = (
             encode_json if json_format else encode_protobuf
@@ -113,25 +118,30 @@ class OtlpHttpExporter(SpanExporter):
 
     # -- what the tracer's delivery thread calls ----------------------------------------------
 
-    def export_batch(self, spans: Sequence[ReadableSpan]) -> None:
-        """Encode ``spans`` and queue the request (splitting it if above the OTLP cap)."""
+    def export_batch(self, spans: Sequence[ReadableSpan], after: Optional[Ticket] = None) -> None:
+        """Encode ``spans`` and queue the request (splitting it if above the OTLP cap).
+
+        ``after``: the session starts the request must not overtake.
+        """
         body = self._encode(spans)
         if len(body) > self._max_bytes and len(spans) > 1:
             half = len(spans) // 2
-            self.export_batch(spans[:half])
-            self.export_batch(spans[half:])
+            self.export_batch(spans[:half], after)
+            self.export_batch(spans[half:], after)
             return
         if self._outbox is None:
             return
         if len(body) > self._max_bytes:
             self.drops.add("payload_too_large")
             return
-        self._outbox.put(self._parcel(body, len(spans)))
+        self._outbox.put(self._parcel(body, len(spans), after))
 
-    def _parcel(self, body: bytes, count: int) -> Parcel:
+    def _parcel(self, body: bytes, count: int, after: Optional[Ticket] = None) -> Parcel:
         if self._gzip:
             body = gzip.compress(body, compresslevel=5)
-        return Parcel("POST", self.url, body, self._headers, count)
+        return Parcel(
+            "POST", self.url, body, self._headers, count, "spans", (after,) if after else ()
+        )
 
     def _split_body(self, parcel: Parcel) -> Optional[tuple[Parcel, Parcel]]:
         body = gzip.decompress(parcel.body) if self._gzip else parcel.body
@@ -196,6 +206,7 @@ def honeyhive_exporter(config: TracerConfig) -> SpanExporter:
         transport=transport,
         max_queue_bytes=config.max_queue_bytes,
         spool=spool_for(config, base),
+        orders_after_sessions=True,
     )
 
 

@@ -4,8 +4,11 @@
   status.
 * ``Retry-After`` is honoured in seconds and as an HTTP date; otherwise exponential backoff with
   jitter. One deadline covers every attempt, and a stop event interrupts any wait.
-* After a 429 with ``Retry-After`` nothing at all is sent to that backend until the window ends:
-  the window lives in a :class:`BackendGate` shared by every transport to the same base URL.
+* Waits are shared: after a 429 with ``Retry-After``, or after a request failed (network error,
+  429, 502, 503, 504), nothing at all is sent to that backend until the window ends, whichever
+  path (OTLP, API calls) got the answer. The window lives in a :class:`BackendGate` shared by
+  every transport to the same base URL; after failures it grows exponentially (with jitter) up
+  to a cap, and the first success closes it.
 * The ``httpx.Client`` is created lazily and re-created (not closed) in a forked child.
 """
 
@@ -32,7 +35,7 @@ __all__ = ["BackendGate", "HttpTransport", "SendResult", "gate_for", "parse_retr
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _BACKOFF_BASE = 0.5
-_BACKOFF_CAP = 8.0
+_BACKOFF_CAP = 5.0  # a backend that is down is tried again at least this often
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,38 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
 
 
 class BackendGate:
-    """A backend's rate-limit window, shared by everything that talks to it."""
+    """A backend's wait window (``Retry-After``, back-off after failures), shared by everything
+    that talks to it."""
 
     def __init__(self) -> None:
         self._lock = forksafe.Lock()
         self._closed_until = 0.0
+        self._failures = 0  # consecutive failed requests
+        #: Why the window is closed: the drop reason of a request that cannot wait it out.
+        self.cause = "rate_limited"
 
     def block_for(self, seconds: float) -> None:
+        """The backend asked for a pause (``Retry-After``)."""
         with self._lock:
             self._closed_until = max(self._closed_until, time.monotonic() + seconds)
+            self.cause = "rate_limited"
+
+    def failed(self) -> None:
+        """A request failed in a way a retry may cure: everyone backs off.
+
+        Requests that were already in flight when the window opened do not lengthen it.
+        """
+        now = time.monotonic()
+        with self._lock:
+            if now < self._closed_until:
+                return
+            self._closed_until = now + _backoff(self._failures)
+            self._failures += 1
+            self.cause = "network_error"
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
 
     def wait_time(self) -> float:
         return max(0.0, self._closed_until - time.monotonic())
@@ -132,6 +158,7 @@ class HttpTransport:
         *,
         verify: bool | str = True,
         gate: Optional[BackendGate] = None,
+        connections: int = 4,
     ) -> None:
         import encodings.idna  # noqa: F401 - socket.getaddrinfo imports it lazily: not in a worker
 
@@ -144,6 +171,7 @@ class HttpTransport:
         self._headers = dict(headers)
         self._verify = verify
         self._gate = gate if gate is not None else gate_for(self.base_url)
+        self._connections = max(1, connections)
         self._client: Optional[httpx.Client] = None
         self._pid = os.getpid()
         self._lock = forksafe.Lock()
@@ -171,7 +199,10 @@ class HttpTransport:
                     verify=_ssl_context(self._verify),
                     follow_redirects=False,
                     trust_env=False,
-                    limits=self._httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                    limits=self._httpx.Limits(
+                        max_connections=self._connections,
+                        max_keepalive_connections=self._connections,
+                    ),
                 )
             return self._client
 
@@ -228,20 +259,21 @@ class HttpTransport:
         """Send with retries until success, a final answer, the deadline or ``stop``."""
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         all_headers = {**self._headers, **headers}
-        attempt = 0
         reason = "network_error"
+        attempted = False
         httpx = self._httpx
+        gate = self._gate
         while True:
-            closed = self._gate.wait_time()
+            closed = gate.wait_time()
             if closed > 0:
                 if time.monotonic() + closed > deadline:
-                    return SendResult(False, reason="rate_limited")
+                    return SendResult(False, reason=reason if attempted else gate.cause)
                 if stop.wait(closed):
                     return SendResult(False, reason="shutdown")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return SendResult(False, reason=reason)
-            retry_after: Optional[float] = None
+            attempted = True
             try:
                 status, data, retry_header = self._request(
                     method, url, body, all_headers, remaining
@@ -249,33 +281,30 @@ class HttpTransport:
             except httpx.TransportError as exc:
                 reason = "network_error"
                 logger.debug("request to %s failed: %s", self.base_url, type(exc).__name__)
+                gate.failed()
+                continue
+            if 200 <= status < 300:
+                gate.succeeded()
+                return SendResult(True, status=status, body=data)
+            if status == 413:
+                return SendResult(False, status=status, reason="payload_too_large", too_large=True)
+            if status not in RETRYABLE_STATUS:
+                logger.warning(
+                    "%s %s was rejected with HTTP %d (not retried)", method, path, status
+                )
+                return SendResult(False, status=status, reason="network_error", final=True)
+            reason = "rate_limited" if status == 429 else "network_error"
+            retry_after = parse_retry_after(retry_header)
+            if retry_after is not None:
+                gate.block_for(retry_after)
             else:
-                if 200 <= status < 300:
-                    return SendResult(True, status=status, body=data)
-                if status == 413:
-                    return SendResult(
-                        False, status=status, reason="payload_too_large", too_large=True
-                    )
-                if status not in RETRYABLE_STATUS:
-                    logger.warning(
-                        "%s %s was rejected with HTTP %d (not retried)", method, path, status
-                    )
-                    return SendResult(False, status=status, reason="network_error", final=True)
-                reason = "rate_limited" if status == 429 else "network_error"
-                retry_after = parse_retry_after(retry_header)
-                if status == 429 and retry_after is not None:
-                    self._gate.block_for(retry_after)
-            delay = retry_after if retry_after is not None else _backoff(attempt)
-            if time.monotonic() + delay >= deadline:
-                return SendResult(False, reason=reason)
-            if stop.wait(delay):
-                return SendResult(False, reason="shutdown")
-            attempt += 1
+                gate.failed()
 
 
 def _backoff(attempt: int) -> float:
+    """Exponential, with jitter so that processes that failed together do not retry together."""
     base: float = min(_BACKOFF_CAP, _BACKOFF_BASE * (2.0**attempt))
-    return base * random.uniform(0.5, 1.5)
+    return base * random.uniform(0.5, 1.0)
 
 
 def _read_limited(response: httpx.Response) -> bytes:
