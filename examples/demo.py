@@ -187,6 +187,7 @@ def _service_env(collector: str, urls: dict[str, str]) -> dict[str, str]:
     env.update(
         {
             "HH_API_URL": collector,  # the one setting: a loopback collector needs no API key
+            "HH_EXCLUDED_URLS": "/healthz",  # readiness probes: no spans, no sessions
             "HH_SCHEDULE_DELAY": "0.2",
             "AGENT_URL": urls["agent"],
             "DOCS_URL": urls["docs"],

@@ -43,6 +43,7 @@ def _serve(app: Flask, count: int) -> None:
         for index in range(count):
             response = client.get(f"/users/{index}")
             assert response.status_code == 200
+            response.get_data()
             response.close()  # the end of the response ends the request's span
 
 

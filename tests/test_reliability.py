@@ -335,6 +335,8 @@ def test_a_final_rejection_is_counted_not_spooled(
     make_tracer: MakeTracer, collector: Collector, tmp_path: Path
 ) -> None:
     tracer = make_tracer(spool_dir=str(tmp_path), export_timeout=1.0)
+    with tracer.trace("the session starts"):
+        pass
     assert tracer.flush(5)
     collector.set_fault("status", status=400, count=1)
     with tracer.trace("refused"):

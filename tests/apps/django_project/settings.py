@@ -37,7 +37,6 @@ if os.environ.get("DJANGO_HH_REAL_SERVER"):
     HONEYHIVE = {
         "project": "django-app",
         "schedule_delay": 0.1,
-        "session_name": "django",
         "capture_user": True,
     }
 else:

@@ -97,6 +97,10 @@ class Settings:
     dataset_id: Optional[str] = None
     datapoint_id: Optional[str] = None
     session_id_given: bool = field(default=False)
+    # -- web services (issue 13) -----------------------------------------------------------
+    #: The session name was chosen (argument, config, HH_SESSION_NAME), not defaulted: every
+    #: session this tracer starts, per-request ones included, is named so.
+    session_name_given: bool = field(default=False)
 
     def __repr__(self) -> str:  # the API key is a SecretStr; show the rest
         return (
@@ -306,6 +310,7 @@ def resolve(
         dataset_id=evaluation.dataset_id,
         datapoint_id=evaluation.datapoint_id,
         session_id_given=session_given,
+        session_name_given=tracer.session_name is not None,
     )
 
 

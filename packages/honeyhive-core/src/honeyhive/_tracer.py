@@ -17,7 +17,7 @@ import uuid
 import weakref
 from collections.abc import Mapping, MutableMapping, Sequence
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -214,7 +214,10 @@ class HoneyHiveTracer:
         )
         for processor in processors:
             self._provider.add_span_processor(processor)
-        self._provider.add_span_processor(SessionProcessor(self._delivery))
+        self._session_processor = SessionProcessor(
+            self._delivery, self._session_id, self._start_own_session
+        )
+        self._provider.add_span_processor(self._session_processor)
         self._spans = SpanFactory(
             self._provider.get_tracer("honeyhive", __version__),
             InstrumentationScope("honeyhive", __version__),
@@ -225,9 +228,13 @@ class HoneyHiveTracer:
         if settings.link_carrier:
             self._link_context = _propagation.extract(self._propagator, settings.link_carrier)
 
-        if not settings.session_id_given:
-            self._send_session_start()
-        elif settings.inputs or settings.evaluation:
+        # The tracer's own session starts when it is first used (a span of it ends,
+        # enrich_session, create_event, inject): a tracer that only serves per-request
+        # sessions (a web server's) or is never used (``manage.py check``) starts none.
+        self._own_lock = forksafe.Lock()
+        self._own_pending = not settings.session_id_given
+        self._session_processor.own_pending = self._own_pending
+        if settings.session_id_given and (settings.inputs or settings.evaluation):
             # Joining an existing session: what would have gone on its start updates it.
             self.enrich_session(inputs=settings.inputs, metadata=settings.evaluation or None)
         if settings.set_global_provider:
@@ -292,7 +299,7 @@ class HoneyHiveTracer:
 
     @property
     def session_id(self) -> str:
-        """This tracer's session (a UUID string)."""
+        """This tracer's session (a UUID string); it starts when it is first used."""
         return self._session_id
 
     @property
@@ -447,6 +454,8 @@ class HoneyHiveTracer:
         if self._closed:
             return
         target = session_id or self._current_session_id()
+        if target == self._session_id:
+            self._start_own_session()
         body: dict[str, Any] = {"event_id": target}
         merged_metadata = dict(metadata or {})
         if inputs:
@@ -485,13 +494,16 @@ class HoneyHiveTracer:
         event_id = str(uuid.uuid4())
         if self._closed:
             return event_id
+        session_id = session_id or self._current_session_id()
+        if session_id == self._session_id:
+            self._start_own_session()
         event: dict[str, Any] = {
             "event_id": event_id,
             "project": self.project,
             "source": self.source,
             "event_name": event_name,
             "event_type": event_type_for(event_type),
-            "session_id": session_id or self._current_session_id(),
+            "session_id": session_id,
             "config": config,
             "inputs": inputs,
             "outputs": outputs,
@@ -530,6 +542,8 @@ class HoneyHiveTracer:
     ) -> MutableMapping[str, Any]:
         """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
         target = _propagation.as_mutable(carrier)
+        if self._current_session_id() == self._session_id:
+            self._start_own_session()  # its id leaves the process: the session is in use
         try:
             _propagation.inject(self._propagator, target, self._baggage_defaults(), setter)
         except Exception as exc:
@@ -557,9 +571,36 @@ class HoneyHiveTracer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def _send_session_start(self) -> None:
-        settings = self._settings
-        self._start_session(self._session_id, settings.inputs)
+    def _start_own_session(self) -> None:
+        """The tracer's own session is used for the first time: start it (once).
+
+        The start is queued before the flag drops, under the lock: whoever then finds the
+        session started (and queues a span, an event) queues it after the start.
+        """
+        if not self._own_pending:
+            return
+        with self._own_lock:
+            if self._session_processor.own_pending:  # still, now that we hold the lock
+                self._start_session(self._session_id, self._settings.inputs)
+                self._own_pending = False
+                self._session_processor.own_pending = False
+
+    def _start_own_session_later(self) -> None:
+        """A session id chosen ahead (``honeyhive.testing``) that is still a new session."""
+        with self._own_lock:
+            self._own_pending = True
+            self._session_processor.own_pending = True
+
+    def _open_session(self, session_id: str, name: Callable[[], str]) -> None:
+        """A per-request session: it starts when :meth:`_start_open_session` is called (the
+        request ended: ``name()`` is the request's name), or early when a flush needs it."""
+        started = time.time() * 1000.0
+        self._api.open_session(
+            session_id, lambda: self._session_event(session_id, name(), start_time=started)
+        )
+
+    def _start_open_session(self, session_id: str) -> None:
+        self._api.start_open_session(session_id)
 
     def _start_session(
         self,
@@ -575,6 +616,7 @@ class HoneyHiveTracer:
         session_id: str,
         session_name: Optional[str] = None,
         inputs: Optional[Mapping[str, Any]] = None,
+        start_time: Optional[float] = None,
     ) -> dict[str, Any]:
         """A session's start as the batch event that starts it (``event_type`` ``session``)."""
         settings = self._settings
@@ -584,7 +626,7 @@ class HoneyHiveTracer:
             "session_id": session_id,
             "event_name": session_name or settings.session_name,
             "source": settings.source,
-            "start_time": time.time() * 1000.0,
+            "start_time": time.time() * 1000.0 if start_time is None else start_time,
         }
         if settings.project:
             event["project"] = settings.project

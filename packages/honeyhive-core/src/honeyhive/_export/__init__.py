@@ -43,6 +43,7 @@ from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._prepare import PreparedSpan, SpanPreparer, Stamp
 from honeyhive._export._processors import (
     BAGGAGE_SESSION_KEYS,
+    SESSION_ATTRIBUTE,
     BaggageProcessor,
     IsolatedProcessor,
     SessionProcessor,
@@ -73,6 +74,7 @@ __all__ = [
     "Outbox",
     "Parcel",
     "PreparedSpan",
+    "SESSION_ATTRIBUTE",
     "SendResult",
     "Sequence",
     "SessionProcessor",

@@ -40,7 +40,7 @@ from honeyhive._export._prepare import SpanPreparer
 
 __all__ = ["Delivery"]
 
-_SESSION_KEY = "honeyhive.session_id"
+_SESSION_KEY = "honeyhive.session_id"  # see _processors.SESSION_ATTRIBUTE
 
 
 @dataclass

@@ -166,8 +166,12 @@ class Outbox:
             self._inflight.clear()
             self._cond.notify_all()
         self._stop.set()
+        # Left over because the backend is backed off (failing, or asked for a pause): that,
+        # not the exit, is why they were not delivered.
+        gate = self._transport.gate
+        reason = gate.cause if gate.wait_time() > 0 else "shutdown"
         for parcel in leftovers:
-            self._fail(parcel, "shutdown")
+            self._fail(parcel, reason)
             _finished(parcel)
         for parcel in on_wire:
             self._drops[parcel.kind].add("shutdown", parcel.count)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Optional
+from typing import Callable, Optional
 
 from opentelemetry import baggage
 from opentelemetry.baggage import _BAGGAGE_KEY
@@ -27,15 +27,18 @@ from honeyhive.config.models import TracerConfig
 
 __all__ = [
     "BAGGAGE_SESSION_KEYS",
+    "SESSION_ATTRIBUTE",
     "BaggageProcessor",
     "IsolatedProcessor",
     "SessionProcessor",
     "baggage_processor",
 ]
 
+#: The span attribute naming a span's session (absent: the tracer's own session).
+SESSION_ATTRIBUTE = "honeyhive.session_id"
 #: Baggage key -> span attribute, for the keys the protocol propagates.
 BAGGAGE_SESSION_KEYS = {
-    "session_id": "honeyhive.session_id",
+    "session_id": SESSION_ATTRIBUTE,
     "run_id": "honeyhive_metadata.run_id",
     "dataset_id": "honeyhive_metadata.dataset_id",
     "datapoint_id": "honeyhive_metadata.datapoint_id",
@@ -43,10 +46,19 @@ BAGGAGE_SESSION_KEYS = {
 
 
 class SessionProcessor(SpanProcessor):
-    """Stamps the context's session on new spans and queues finished ones for delivery."""
+    """Stamps the context's session on new spans and queues finished ones for delivery.
 
-    def __init__(self, delivery: Delivery) -> None:
+    The tracer's own session starts when the first span of it ends (``start_own``); until
+    then ``own_pending`` is True and each ending span is checked, after it one flag is read.
+    """
+
+    def __init__(
+        self, delivery: Delivery, own_session_id: str, start_own: Callable[[], None]
+    ) -> None:
         self._delivery = delivery
+        self._own_id = own_session_id
+        self._start_own = start_own
+        self.own_pending = False
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         ctx = parent_context if parent_context is not None else get_current()
@@ -62,6 +74,11 @@ class SessionProcessor(SpanProcessor):
         set_clean(span, found)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if self.own_pending:
+            attributes = span._attributes
+            session = attributes.get(SESSION_ATTRIBUTE) if attributes else None
+            if session is None or session == self._own_id:
+                self._start_own()  # queued before the span: it goes first
         self._delivery.add_span(span)
 
     def shutdown(self) -> None:

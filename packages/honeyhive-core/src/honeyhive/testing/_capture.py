@@ -219,7 +219,7 @@ def capture(
         settings.setdefault("session_name", "test")
     tracer = HoneyHiveTracer(**settings)
     if deterministic and settings["session_id"] == _DETERMINISTIC_SESSION:
-        tracer._start_session(tracer.session_id)  # a fixed id, but still a new session
+        tracer._start_own_session_later()  # a fixed id, but still a new session
     if deterministic:
         generator = SequentialIdGenerator()
         tracer.provider.id_generator = generator  # type: ignore[assignment]
