@@ -6,6 +6,7 @@ validation error is a ``ValueError`` that names the setting and the environment 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import sys
@@ -17,10 +18,19 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from honeyhive._diagnostics import logger
 from honeyhive._http import redact_url
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
-__all__ = ["DEFAULT_SERVER_URL", "ENV_VARS", "Settings", "is_loopback_url", "resolve"]
+__all__ = [
+    "DEFAULT_SERVER_URL",
+    "ENV_VARS",
+    "OTHER_ENV_VARS",
+    "Settings",
+    "is_loopback_url",
+    "resolve",
+    "warn_unknown_env",
+]
 
 DEFAULT_SERVER_URL = "https://api.dp1.us.honeyhive.ai"
 
@@ -53,6 +63,38 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "set_global_provider": ("HH_SET_GLOBAL_PROVIDER",),
     "baggage_span_keys": ("HH_BAGGAGE_SPAN_KEYS",),
 }
+
+# -- web services (issue 13): HH_* variables that are not tracer settings, and typos ------------
+
+#: ``HH_*`` variables read elsewhere: the integrations' server options
+#: (``honeyhive.http_server``) and the local collector's commands (``honeyhive serve``/``traces``).
+OTHER_ENV_VARS = frozenset(
+    {
+        "HH_EXCLUDED_URLS",
+        "HH_TRUST_INCOMING_CONTEXT",
+        "HH_ALLOWED_BAGGAGE_KEYS",
+        "HH_COLLECTOR_DB",
+        "HH_COLLECTOR_API_KEY",
+    }
+)
+_warned_env: set[str] = set()
+
+
+def warn_unknown_env(environ: Mapping[str, str]) -> None:
+    """One WARNING per unknown ``HH_*`` variable (per process), naming the closest known one:
+    a typo in a variable's name is otherwise ignored without a word."""
+    known = sorted({var for names in ENV_VARS.values() for var in names} | OTHER_ENV_VARS)
+    for name in sorted(environ):
+        if not name.startswith("HH_") or name in known or name in _warned_env:
+            continue
+        _warned_env.add(name)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        logger.warning(
+            "honeyhive: the environment variable %s is not a HoneyHive setting and is ignored%s",
+            name,
+            f" (did you mean {close[0]}?)" if close else "",
+        )
+
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -239,6 +281,8 @@ def resolve(
     if unknown:
         raise ValueError(f"unknown setting(s) for HoneyHiveTracer: {', '.join(unknown)}")
 
+    if environ is None:
+        warn_unknown_env(os.environ)
     merged: dict[str, Any] = {}
     merged.update(_from_env(os.environ if environ is None else environ))
     merged.update(_set_fields(config))

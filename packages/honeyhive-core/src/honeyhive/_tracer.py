@@ -45,6 +45,7 @@ from honeyhive._export import (
     SpanPreparer,
     client_headers,
     gate_for,
+    report_for,
     split_batch,
     spool_for,
 )
@@ -187,6 +188,7 @@ class HoneyHiveTracer:
                 split=split_batch,
                 name="honeyhive-api",
                 senders=API_SENDERS,
+                report=report_for(settings.server_url, "HH_API_URL"),
             )
         preparer = SpanPreparer(settings, self._session_id)
         #: The one path of every API call (session starts, events, enrichments).
@@ -198,6 +200,7 @@ class HoneyHiveTracer:
         )
         self._delivery = Delivery(
             exporters=exporters,
+            names=settings.exporters,
             preparer=preparer,
             api=self._api,
             max_queue_size=settings.max_queue_size,
@@ -342,6 +345,14 @@ class HoneyHiveTracer:
     def dropped_api_calls(self) -> Mapping[str, int]:
         """Session starts, events and enrichments lost so far, by reason."""
         return dict(self._call_drops.snapshot())
+
+    @property
+    def dropped_by_exporter(self) -> Mapping[str, Mapping[str, int]]:
+        """What was lost where, by reason: ``queue`` (spans lost before any exporter), each
+        exporter by its plug-in name (``honeyhive``, ``otlp``, ...: spans), ``api`` (API
+        calls). ``refused`` counts what a backend answered with a 4xx (never retried),
+        apart from ``network_error`` (unreachable, timed out, 5xx)."""
+        return self._delivery.dropped_by_exporter()
 
     def __repr__(self) -> str:
         return (
@@ -676,6 +687,52 @@ class HoneyHiveTracer:
             self._provider.shutdown()
         except Exception as exc:
             internal_error("closing the tracer", exc)
+        self._tell_losses()
+
+    def _tell_losses(self) -> None:
+        """One WARNING with everything this tracer could not deliver, and why (if anything)."""
+        try:
+            parts: list[str] = []
+            reasons: set[str] = set()
+            for where, counts in self._delivery.dropped_by_exporter().items():
+                total = sum(counts.values())
+                if not total:
+                    continue
+                reasons.update(r for r, n in counts.items() if n)
+                listed = ", ".join(f"{r} {n}" for r, n in counts.items() if n)
+                noun = ("API call" if where == "api" else "span") + ("" if total == 1 else "s")
+                label = {"api": "API", "queue": "before export"}.get(where, f"{where} exporter")
+                parts.append(f"{label}: {total} {noun} ({listed})")
+            if not parts:
+                return
+            logger.warning(
+                "honeyhive: not delivered by this tracer%s: %s. %s",
+                f" (project {self.project})" if self.project else "",
+                "; ".join(parts),
+                " ".join(self._why(sorted(reasons))),
+            )
+        except Exception as exc:  # telling must never break closing
+            internal_error("telling what was lost", exc)
+
+    def _why(self, reasons: Sequence[str]) -> list[str]:
+        settings = self._settings
+        why = []
+        if set(reasons) & {"network_error", "refused", "rate_limited", "payload_too_large"}:
+            reports = [report_for(settings.server_url)]
+            reports += [r for e in self._exporters if (r := getattr(e, "report", None))]
+            seen = set()
+            for report in reports:
+                if report.last_detail and report.url not in seen:
+                    seen.add(report.url)
+                    why.append(f"{report.url}: {report.last_detail}.")
+        if "shutdown" in reasons:
+            why.append(
+                f"shutdown: still queued or unanswered when the exit budget "
+                f"({settings.exit_timeout:g} s, HH_EXIT_TIMEOUT) ran out."
+            )
+        if "queue_full" in reasons:
+            why.append("queue_full: more than the queue holds (HH_MAX_QUEUE_SIZE/_BYTES).")
+        return why
 
     def __enter__(self) -> HoneyHiveTracer:
         return self

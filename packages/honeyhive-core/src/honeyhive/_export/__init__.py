@@ -15,6 +15,8 @@ bounded in memory, every loss counted by reason.
 * ``_exporters``: the built-in exporter plug-ins (``honeyhive``, ``otlp``, ``console``,
   ``memory``) and the client headers.
 * ``_encoding``: hand-written OTLP protobuf and OTLP/JSON encoders; request splitting.
+* ``_failures``: :class:`BackendReport`, failures to deliver told once per backend (then at
+  most a summary a minute), without a debug flag.
 * ``_outbox``: :class:`Outbox`, encoded requests for one backend, sent in order from their own
   thread, byte-bounded.
 * ``_transport``: :class:`HttpTransport`, the OTLP retry rules, ``Retry-After`` and the per-backend
@@ -38,6 +40,7 @@ from honeyhive._export._exporters import (
     otlp_exporter,
     spool_for,
 )
+from honeyhive._export._failures import BackendReport, last_failure, report_for
 from honeyhive._export._order import Sequence, Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._prepare import PreparedSpan, SpanPreparer, Stamp
@@ -63,6 +66,7 @@ __all__ = [
     "ApiChannel",
     "BAGGAGE_SESSION_KEYS",
     "BackendGate",
+    "BackendReport",
     "BaggageProcessor",
     "Delivery",
     "HttpTransport",
@@ -90,9 +94,11 @@ __all__ = [
     "encode_protobuf",
     "gate_for",
     "honeyhive_exporter",
+    "last_failure",
     "memory_exporter",
     "otlp_exporter",
     "parse_retry_after",
+    "report_for",
     "split_batch",
     "split_request",
     "spool_for",

@@ -55,6 +55,7 @@ class Delivery:
         self,
         *,
         exporters: Sequence[SpanExporter],
+        names: Sequence[str],
         preparer: SpanPreparer,
         api: ApiChannel,
         max_queue_size: int,
@@ -63,6 +64,9 @@ class Delivery:
         export_each_span: bool,
     ) -> None:
         self._exporters = tuple(exporters)
+        self._names = tuple(names)
+        # What each exporter lost: its own counter if it keeps one, else one kept here.
+        self._exporter_drops = tuple(_drops_of(e) for e in exporters)
         # Exporters to the API's own backend keep their batches behind the session starts.
         self._ordered = tuple(getattr(e, "orders_after_sessions", False) for e in exporters)
         self._preparer = preparer
@@ -99,21 +103,30 @@ class Delivery:
     def failures(self) -> int:
         """Everything lost or spooled so far, across the pipeline."""
         total = self.span_drops.total() + self.api.failures()
-        for exporter in self._exporters:
+        for exporter, drops in zip(self._exporters, self._exporter_drops):
             failures = getattr(exporter, "failures", None)
-            if failures is not None:
-                total += failures()
+            total += failures() if failures is not None else drops.total()
         return total
 
     def dropped(self) -> dict[str, int]:
         """Spans lost, by reason, across the delivery thread and every exporter."""
         merged = dict(self.span_drops.snapshot())
-        for exporter in self._exporters:
-            drops = getattr(exporter, "drops", None)
-            if isinstance(drops, DropCounter):
-                for reason, count in drops.snapshot().items():
-                    merged[reason] = merged.get(reason, 0) + count
+        for drops in self._exporter_drops:
+            for reason, count in drops.snapshot().items():
+                merged[reason] = merged.get(reason, 0) + count
         return merged
+
+    def dropped_by_exporter(self) -> dict[str, dict[str, int]]:
+        """What was lost where: ``queue`` (spans, before any exporter), each exporter by its
+        plug-in name (spans), and ``api`` (API calls), each by reason."""
+        lost = {"queue": dict(self.span_drops.snapshot())}
+        for name, drops in zip(self._names, self._exporter_drops):
+            counts = drops.snapshot()
+            mine = lost.setdefault(name, dict.fromkeys(counts, 0))
+            for reason, count in counts.items():
+                mine[reason] = mine.get(reason, 0) + count
+        lost["api"] = dict(self.api.drops.snapshot())
+        return lost
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued now is delivered; False on a timeout or on any loss
@@ -229,8 +242,10 @@ class Delivery:
                 internal_error("preparing spans for export", exc)
                 self.span_drops.add("internal_error", len(batch))
                 continue
-            for exporter, ordered in zip(self._exporters, self._ordered):
-                self._export_one(exporter, prepared, ticket if ordered else None)
+            for exporter, ordered, drops in zip(
+                self._exporters, self._ordered, self._exporter_drops
+            ):
+                self._export_one(exporter, prepared, ticket if ordered else None, drops)
 
     def _hold(self, batch: list[ReadableSpan], still_open: frozenset[str]) -> list[ReadableSpan]:
         ready = []
@@ -254,7 +269,11 @@ class Delivery:
         return released
 
     def _export_one(
-        self, exporter: SpanExporter, spans: list[ReadableSpan], ticket: Optional[Ticket]
+        self,
+        exporter: SpanExporter,
+        spans: list[ReadableSpan],
+        ticket: Optional[Ticket],
+        drops: DropCounter,
     ) -> None:
         try:
             export_batch = getattr(exporter, "export_batch", None)
@@ -264,13 +283,13 @@ class Delivery:
                 else:
                     export_batch(spans)
             elif exporter.export(spans) is not SpanExportResult.SUCCESS:
-                self.span_drops.add("network_error", len(spans))
+                drops.add("network_error", len(spans))
         except Exception as exc:
             if hasattr(exporter, "export_batch"):  # one of ours: a bug, counted as such
                 internal_error(f"exporting with {exporter!r}", exc)
             else:
                 logger.warning("exporter %r raised %s; its batch is dropped", exporter, type(exc))
-            self.span_drops.add("internal_error", len(spans))
+            drops.add("internal_error", len(spans))
 
     # -- fork ---------------------------------------------------------------------------------
 
@@ -287,6 +306,11 @@ class Delivery:
         self._stop = threading.Event()
         if not self._closed:
             self._start_thread()
+
+
+def _drops_of(exporter: SpanExporter) -> DropCounter:
+    drops = getattr(exporter, "drops", None)
+    return drops if isinstance(drops, DropCounter) else DropCounter("spans")
 
 
 _live: weakref.WeakSet[Delivery] = weakref.WeakSet()

@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter
 from honeyhive._export._encoding import encode_json, encode_protobuf, split_request
+from honeyhive._export._failures import BackendReport, report_for
 from honeyhive._export._order import Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._spool import Spool
@@ -86,6 +87,7 @@ class OtlpHttpExporter(SpanExporter):
         spool: Optional[Spool] = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         orders_after_sessions: bool = False,
+        report: Optional[BackendReport] = None,
     ) -> None:
         self.url = url
         #: Whether batches wait for the session starts they follow (the HoneyHive API's own
@@ -102,6 +104,7 @@ class OtlpHttpExporter(SpanExporter):
         self._timeout = timeout
         self._max_bytes = max_request_bytes
         self.drops = DropCounter("spans")
+        self.report = report
         self._outbox: Optional[Outbox] = None
         if transport is not None:  # None in test mode: encode everything, send nothing
             self._outbox = Outbox(
@@ -111,6 +114,7 @@ class OtlpHttpExporter(SpanExporter):
                 timeout=timeout,
                 spool=spool,
                 split=self._split_body,
+                report=report,
             )
 
     def __repr__(self) -> str:
@@ -207,6 +211,7 @@ def honeyhive_exporter(config: TracerConfig) -> SpanExporter:
         max_queue_bytes=config.max_queue_bytes,
         spool=spool_for(config, base),
         orders_after_sessions=True,
+        report=report_for(base, "HH_API_URL"),
     )
 
 
@@ -274,6 +279,7 @@ def otlp_exporter(config: TracerConfig) -> SpanExporter:
         transport=transport,
         max_queue_bytes=config.max_queue_bytes,
         spool=spool_for(config, origin),
+        report=report_for(origin, "OTEL_EXPORTER_OTLP_ENDPOINT"),
     )
 
 

@@ -36,6 +36,7 @@ from opentelemetry import context as context_api
 
 from honeyhive._context import SUPPRESS_KEY
 from honeyhive._diagnostics import DropCounter, internal_error, logger
+from honeyhive._export._failures import BackendReport
 from honeyhive._export._order import Ticket
 from honeyhive._export._spool import Spool, SpooledParcel
 from honeyhive._export._transport import HttpTransport
@@ -77,8 +78,10 @@ class Outbox:
         split: Optional[Callable[[Parcel], Optional[tuple[Parcel, Parcel]]]] = None,
         name: str = "honeyhive-sender",
         senders: int = 1,
+        report: Optional[BackendReport] = None,
     ) -> None:
         self._transport = transport
+        self._report = report
         self._drops = drops  # by parcel kind
         self._max_bytes = max_bytes
         self._timeout = timeout
@@ -166,15 +169,17 @@ class Outbox:
             self._inflight.clear()
             self._cond.notify_all()
         self._stop.set()
-        # Left over because the backend is backed off (failing, or asked for a pause): that,
-        # not the exit, is why they were not delivered.
+        # Left over while the backend is backed off (failing, or asked for a pause): that, not
+        # the exit, is why they were not delivered.
         gate = self._transport.gate
-        reason = gate.cause if gate.wait_time() > 0 else "shutdown"
+        backed_off = gate.wait_time() > 0
+        reason = gate.cause if backed_off else "shutdown"
+        detail = gate.detail if backed_off else ""
         for parcel in leftovers:
-            self._fail(parcel, reason)
+            self._fail(parcel, reason, detail=detail)
             _finished(parcel)
         for parcel in on_wire:
-            self._drops[parcel.kind].add("shutdown", parcel.count)
+            self._drops[parcel.kind].add(reason, parcel.count)
             _finished(parcel)
         current = threading.current_thread()
         for thread in list(self._threads):
@@ -299,6 +304,8 @@ class Outbox:
             stop=self._stop,
         )
         if result.ok:
+            if self._report is not None:
+                self._report.recovered()
             if self._spool is not None and self._spool.has_pending():
                 self._replay_due = True
             return
@@ -308,19 +315,23 @@ class Outbox:
                 for half in halves:
                     self._send(half)
                 return
-        self._fail(parcel, result.reason or "network_error", final=result.final)
+        reason = result.reason or "network_error"
+        self._fail(parcel, reason, final=result.final, detail=result.detail)
 
-    def _fail(self, parcel: Parcel, reason: str, *, final: bool = False) -> None:
+    def _fail(self, parcel: Parcel, reason: str, *, final: bool = False, detail: str = "") -> None:
         with self._cond:
             if threading.current_thread() in self._abandoned:
                 return  # close() already counted the request that was in flight
         spool = self._spool
         spoolable = not final and reason in _SPOOLABLE
-        if spool is not None and spoolable and spool.write(parcel):
+        spooled = spool is not None and spoolable and spool.write(parcel)
+        if spooled:
             self.spooled += 1
             logger.debug("spooled %d %s for later (%s)", parcel.count, parcel.kind, reason)
-            return
-        self._drops[parcel.kind].add(reason, parcel.count)
+        else:
+            self._drops[parcel.kind].add(reason, parcel.count)
+        if self._report is not None:
+            self._report.failed(parcel.kind, parcel.count, reason, detail, spooled)
 
     def _replay_spool(self) -> None:
         """Deliver spooled parcels, oldest first, until one fails."""
@@ -346,9 +357,10 @@ class Outbox:
                 spool.release(parcel)
                 return
             spool.delete(parcel)  # the backend refuses it for good: it can never be delivered
-            self._drops.get(parcel.kind, self._drops["spans"]).add(
-                result.reason or "network_error", parcel.count
-            )
+            reason = result.reason or "network_error"
+            self._drops.get(parcel.kind, self._drops["spans"]).add(reason, parcel.count)
+            if self._report is not None:
+                self._report.failed(parcel.kind, parcel.count, reason, result.detail, False)
 
     # -- fork ---------------------------------------------------------------------------------
 
