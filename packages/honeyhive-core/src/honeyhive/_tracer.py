@@ -51,7 +51,7 @@ from honeyhive._export import (
 )
 from honeyhive._http import disable_client_tracing, enable_client_tracing, redact_url
 from honeyhive._settings import resolve
-from honeyhive._signals import install_sigterm_flush
+from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     REDACTED,
     AttributeValue,
@@ -65,7 +65,7 @@ from honeyhive._spans import (
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
-__all__ = ["HoneyHiveTracer"]
+__all__ = ["HoneyHiveTracer", "flush_for_exit"]
 
 
 class _Unset:
@@ -785,7 +785,7 @@ def _in_multiprocessing_child(marker: _ForkMarker) -> None:
     # finalizers multiprocessing registers for itself do. Spans made in the child get delivered.
     import multiprocessing.util
 
-    multiprocessing.util.Finalize(None, _close_all_at_exit, exitpriority=100)
+    multiprocessing.util.Finalize(None, _close_all, exitpriority=100)
 
 
 def _at_exit(tracer: HoneyHiveTracer) -> None:
@@ -797,8 +797,31 @@ def _at_exit(tracer: HoneyHiveTracer) -> None:
             import multiprocessing.util
 
             multiprocessing.util.register_after_fork(_fork_marker, _in_multiprocessing_child)
-            install_sigterm_flush(_close_all_at_exit, _exit_budget)
+            install_sigterm_flush(_close_all, _exit_budget)
             _exit_registered = True
+
+
+_exit_started: Optional[float] = None  # when the process began shutting down, if it did
+_EXIT_STEPS_WITHIN = 5.0  # a shutdown's steps follow each other within this, past the budget
+
+
+def _exit_deadline(budget: float) -> float:
+    """The end of the exit budget: counted from the first step of a shutdown (a server's
+    shutdown flush, the SIGTERM handler or the exit hook), not restarted by the steps that
+    follow it. A process that went on living long after a shutdown flush (an ASGI test client's
+    lifespan) gets a fresh budget."""
+    global _exit_started
+    now = time.monotonic()
+    with _exit_lock:
+        if _exit_started is None or now - _exit_started > budget + _EXIT_STEPS_WITHIN:
+            _exit_started = now
+        return _exit_started + budget
+
+
+def flush_for_exit(tracer: HoneyHiveTracer) -> bool:
+    """A server is shutting down: deliver what is queued within what is left of the budget."""
+    deadline = _exit_deadline(tracer._settings.exit_timeout)
+    return tracer.flush(max(0.0, deadline - time.monotonic()))
 
 
 def _exit_budget() -> float:
@@ -807,12 +830,20 @@ def _exit_budget() -> float:
 
 
 def _close_all_at_exit() -> None:
-    """Close every open tracer; all of them share one exit budget (the largest configured)."""
+    """Close every open tracer; all of them share one exit budget (the largest configured).
+
+    Then, if a server's SIGTERM was held back for this (see ``_signals``), raise it."""
+    try:
+        _close_all()
+    finally:
+        raise_deferred_signal()
+
+
+def _close_all() -> None:
     tracers = [t for t in list(_open_tracers) if not t.closed]
     if not tracers:
         return
-    budget = max(t._settings.exit_timeout for t in tracers)
-    deadline = time.monotonic() + budget
+    deadline = _exit_deadline(max(t._settings.exit_timeout for t in tracers))
     for tracer in tracers:
         try:
             with tracer._close_lock:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
         RequestScope,
         RequestTracer,
         ServerConfig,
+        exit_budget,
+        flush_at_shutdown,
     )
 
 # The server side loads on first use: only the integrations need it (through
@@ -57,6 +59,8 @@ _SERVER_SIDE = {
     "RequestScope": "_server",
     "RequestTracer": "_server",
     "ServerConfig": "_server",
+    "exit_budget": "_server",
+    "flush_at_shutdown": "_server",
     "HeaderCapture": "_headers",
     "is_secret_header": "_headers",
     "normalize_route": "_routes",
@@ -88,6 +92,8 @@ __all__ = [
     "disable_client_tracing",
     "enable_client_tracing",
     "enrich_request_span",
+    "exit_budget",
+    "flush_at_shutdown",
     "get_request_span",
     "is_secret_header",
     "normalize_route",

@@ -46,6 +46,8 @@ __all__ = [
     "RequestScope",
     "RequestTracer",
     "ServerConfig",
+    "exit_budget",
+    "flush_at_shutdown",
 ]
 
 #: Baggage keys that decide where spans land: ignored from the network unless allowed.
@@ -490,3 +492,17 @@ class RequestTracer:
         # A version-4 UUID from the fast generator OpenTelemetry uses for trace ids: a session
         # id is an identifier, not a secret, and os.urandom is a system call per request.
         return str(uuid.UUID(int=random.getrandbits(128), version=4)), True
+
+
+def exit_budget(tracer: HoneyHiveTracer) -> float:
+    """Seconds a server's shutdown may spend delivering (the tracer's ``exit_timeout``)."""
+    return tracer._settings.exit_timeout
+
+
+def flush_at_shutdown(tracer: HoneyHiveTracer) -> bool:
+    """Deliver what is queued within the exit budget (a server shutting down, e.g. ASGI
+    ``lifespan.shutdown``); blocking: run it off an event loop. The budget counts from here:
+    the exit hook that follows gets what is left of it."""
+    from honeyhive._tracer import flush_for_exit
+
+    return flush_for_exit(tracer)
