@@ -128,3 +128,4 @@ def test_real_server_spans_reach_the_collector(collector: Collector, server: str
     assert set(span_sessions) == set(started)
     for span in servers:  # named after the request
         assert started[span.attributes["honeyhive.session_id"]]["session_name"] == span.name
+        assert span.resource["service.name"] == "apps"  # the project of apps.django_project...

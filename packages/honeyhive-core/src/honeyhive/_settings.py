@@ -27,6 +27,7 @@ __all__ = [
     "ENV_VARS",
     "OTHER_ENV_VARS",
     "Settings",
+    "default_service_name",
     "is_loopback_url",
     "resolve",
     "warn_unknown_env",
@@ -94,6 +95,13 @@ def warn_unknown_env(environ: Mapping[str, str]) -> None:
             name,
             f" (did you mean {close[0]}?)" if close else "",
         )
+
+
+def default_service_name() -> str:
+    """``service.name`` when neither ``OTEL_SERVICE_NAME`` nor ``OTEL_RESOURCE_ATTRIBUTES``
+    names one and no integration knows the app: the program's name (``worker`` for
+    ``worker.py``), which tells one script from another better than the project does."""
+    return _default_session_name()
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -224,6 +232,8 @@ def _default_session_name() -> str:
     base = os.path.basename(main)
     if base.endswith(".py"):
         base = base[:-3]
+    if base == "__main__":  # python -m package: the package (uvicorn, gunicorn, django)
+        base = os.path.basename(os.path.dirname(main))
     return base if base and base not in ("-c", "-m") else "python"
 
 

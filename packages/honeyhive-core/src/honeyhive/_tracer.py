@@ -50,7 +50,7 @@ from honeyhive._export import (
     spool_for,
 )
 from honeyhive._http import disable_client_tracing, enable_client_tracing, redact_url
-from honeyhive._settings import resolve
+from honeyhive._settings import default_service_name, resolve
 from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     REDACTED,
@@ -208,7 +208,13 @@ class HoneyHiveTracer:
             schedule_delay=settings.schedule_delay,
             export_each_span=settings.disable_batch,
         )
-        resource = Resource.create({"service.name": settings.project or "honeyhive"})
+        # service.name as OpenTelemetry has it: OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES,
+        # else a default that tells services apart (an integration may name its app later).
+        resource = Resource.create({})
+        service = str(resource.attributes.get("service.name") or "")
+        self._service_defaulted = not service or service.startswith("unknown_service")
+        if self._service_defaulted:
+            resource = resource.merge(Resource({"service.name": default_service_name()}))
         limits = SpanLimits(max_span_attribute_length=settings.capture_max_length + 64)
         self._provider = TracerProvider(
             resource=resource,
@@ -553,8 +559,11 @@ class HoneyHiveTracer:
     ) -> MutableMapping[str, Any]:
         """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
         target = _propagation.as_mutable(carrier)
-        if self._current_session_id() == self._session_id:
-            self._start_own_session()  # its id leaves the process: the session is in use
+        if self._own_pending and self._current_session_id() == self._session_id:
+            # Its id leaves the process: the session is in use, and another service's spans
+            # may name it soon. Its start goes now rather than at the next scheduled export.
+            self._start_own_session()
+            self._delivery.wake()
         try:
             _propagation.inject(self._propagator, target, self._baggage_defaults(), setter)
         except Exception as exc:
@@ -581,6 +590,22 @@ class HoneyHiveTracer:
             internal_error("unlink", exc)
 
     # -- lifecycle ----------------------------------------------------------------------------
+
+    def _adopt_service_name(self, name: str) -> None:
+        """An integration knows the app this tracer serves (Flask's ``app.name``, FastAPI's
+        title, Django's project): it names the service, unless the environment did, or
+        another app did first. Spans started from now on carry it."""
+        if not name or not self._service_defaulted:
+            return
+        self._service_defaulted = False
+        provider = self._provider
+        named = Resource({"service.name": name})
+        update = getattr(provider, "_update_resource", None)
+        if update is not None:  # the SDK's own way, which also renews its tracers
+            update(named)
+        else:  # an older SDK
+            provider._resource = provider.resource.merge(named)
+        self._spans.use_resource(provider.resource)
 
     def _start_own_session(self) -> None:
         """The tracer's own session is used for the first time: start it (once).

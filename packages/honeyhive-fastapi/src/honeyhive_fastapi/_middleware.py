@@ -26,7 +26,7 @@ from honeyhive_fastapi._errors import PENDING_KEY, is_closing_stack, wrap_error_
 from honeyhive_fastapi._native import app_being_built, quiet_native_server_span
 from honeyhive_fastapi._request import request_info
 from honeyhive_fastapi._routes import TELEMETRY_KEY, new_route_recorder, route_of
-from honeyhive_fastapi._tracing import TracerSource
+from honeyhive_fastapi._tracing import TracerSource, service_of
 
 __all__ = ["HoneyHiveMiddleware"]
 
@@ -159,7 +159,10 @@ class HoneyHiveMiddleware:
             await self.app(scope, receive, send)
 
     def _start(self, scope: Any, kind: str) -> Optional[_Request]:
-        rt = self._tracers.get()
+        tracers = self._tracers
+        if tracers.service is None:
+            tracers.service = service_of(scope.get("app")) or ""
+        rt = tracers.get()
         if rt is None:
             return None
         info = request_info(scope, kind)

@@ -100,6 +100,10 @@ class Delivery:
         if self._each or len(spans) >= self._max_batch:
             self._wake.set()
 
+    def wake(self) -> None:
+        """Send what is queued now rather than at the next scheduled export."""
+        self._wake.set()
+
     def failures(self) -> int:
         """Everything lost or spooled so far, across the pipeline."""
         total = self.span_drops.total() + self.api.failures()

@@ -352,10 +352,20 @@ class RequestScope:
 class RequestTracer:
     """Starts request scopes for one integration instance (one app)."""
 
-    def __init__(self, tracer: HoneyHiveTracer, config: ServerConfig, name: str) -> None:
+    def __init__(
+        self,
+        tracer: HoneyHiveTracer,
+        config: ServerConfig,
+        name: str,
+        service: Optional[str] = None,
+    ) -> None:
+        """``service``: the app's name, for ``service.name`` when nothing else names it
+        (``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` win)."""
         self.tracer = tracer
         self.config = config
         self.name = name
+        if service:
+            tracer._adopt_service_name(service)
         self._request_headers = HeaderCapture(
             config.capture_request_headers, "http.request.header."
         )

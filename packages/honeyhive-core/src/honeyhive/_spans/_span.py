@@ -337,6 +337,11 @@ class SpanFactory:
         # spans too (it keeps its processors in a tuple it replaces on every addition).
         self.processor: Any = getattr(sdk_tracer, "span_processor", None)
 
+    def use_resource(self, resource: Resource) -> None:
+        """Spans started from now on carry ``resource`` (a service named after the fact)."""
+        if self._enabled:
+            self._sdk_tracer.resource = resource
+
     def start(
         self,
         name: str,
