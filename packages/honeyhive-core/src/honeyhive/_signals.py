@@ -26,6 +26,7 @@ import threading
 from types import FrameType
 from typing import Any, Callable, Optional
 
+from honeyhive._context import sdk_thread
 from honeyhive._diagnostics import logger
 
 __all__ = ["install_sigterm_flush", "raise_deferred_signal"]
@@ -63,7 +64,7 @@ def _default_handler(
         allowed = budget()
         # Closing runs on its own thread: the signal may have interrupted this thread while
         # it held one of the SDK's locks.
-        closer = threading.Thread(target=close_all, name="honeyhive-sigterm", daemon=True)
+        closer = sdk_thread(close_all, "honeyhive-sigterm")
         closer.start()
         closer.join(allowed + 0.5)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

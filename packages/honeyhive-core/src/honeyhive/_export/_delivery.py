@@ -32,7 +32,7 @@ from opentelemetry import context as context_api
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from honeyhive._context import SUPPRESS_KEY
+from honeyhive._context import SUPPRESS_KEY, sdk_thread
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._export._api import ApiChannel
 from honeyhive._export._order import Ticket
@@ -190,7 +190,7 @@ class Delivery:
     # -- delivery thread ----------------------------------------------------------------------
 
     def _start_thread(self) -> None:
-        thread = threading.Thread(target=self._run, name="honeyhive-delivery", daemon=True)
+        thread = sdk_thread(self._run, "honeyhive-delivery")
         self._thread = thread
         thread.start()
 

@@ -34,7 +34,7 @@ from typing import Callable, Optional
 
 from opentelemetry import context as context_api
 
-from honeyhive._context import SUPPRESS_KEY
+from honeyhive._context import SUPPRESS_KEY, sdk_thread
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._export._failures import BackendReport
 from honeyhive._export._order import Ticket
@@ -191,9 +191,7 @@ class Outbox:
 
     def _start(self) -> None:
         # Caller holds self._cond.
-        thread = threading.Thread(
-            target=self._run, name=f"{self._name}-{len(self._threads)}", daemon=True
-        )
+        thread = sdk_thread(self._run, f"{self._name}-{len(self._threads)}")
         self._threads.append(thread)
         thread.start()
 
