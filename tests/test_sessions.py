@@ -118,7 +118,7 @@ def _app(tracer: HoneyHiveTracer, **options: object) -> Flask:
     @app.get("/flush")
     def flush() -> str:
         with tracer.trace("before-flush"):
-            pass
+            tracer.create_event("before-flush")
         assert tracer.flush(5)  # serverless: deliver before answering
         return "flushed"
 
@@ -217,13 +217,22 @@ def test_a_long_request_holds_its_spans_until_its_session_starts(
 def test_a_flush_inside_a_request_starts_its_session_once(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:
-    tracer = make_tracer()
-    assert _get(_app(tracer), "/flush") == 200
+    tracer = make_tracer(schedule_delay=30)  # nothing leaves but by the flush
+    app = _app(tracer)
+    # The flush in the view delivered what the request had made so far, its start first.
+    app.after_request(lambda response: _check_delivered(collector) or response)
+    assert _get(app, "/flush") == 200
     assert tracer.flush(5)
     (session,) = collector.sessions  # started early by the flush, not again at the end
     span = next(s for s in collector.spans if s.name == "before-flush")
     assert span.attributes["honeyhive.session_id"] == session["session_id"]
     assert session["session_name"] in ("GET", "GET /flush")
+
+
+def _check_delivered(collector: Collector) -> None:
+    assert [s.name for s in collector.spans] == ["before-flush"]
+    assert [e["event_name"] for e in collector.events] == ["before-flush"]
+    assert len(collector.sessions) == 1
 
 
 def test_manage_py_check_starts_no_session(collector: Collector) -> None:

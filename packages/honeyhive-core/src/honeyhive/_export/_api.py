@@ -78,7 +78,10 @@ class ApiChannel:
         self.drops = drops
         self._scrub = scrub
         self._inbox: deque[tuple[int, dict[str, Any]]] = deque()
-        self._open: dict[str, OpenSession] = {}  # open sessions, by id
+        # Open sessions, by id: ``_open`` says which are open (read by the delivery thread),
+        # ``_unstarted`` who starts each (popped, atomically, by whoever starts it first).
+        self._open: dict[str, OpenSession] = {}
+        self._unstarted: dict[str, OpenSession] = {}
         self._held: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # calls for open sessions
         self._held_count = 0
         self.sessions = Sequence()  # session starts handed over
@@ -114,36 +117,31 @@ class ApiChannel:
         Until then, its events and enrichments are held here and its spans by the delivery
         thread, so that nothing of it reaches the backend before its start.
         """
+        self._unstarted[session_id] = start
         self._open[session_id] = start
 
     def start_open_session(self, session_id: str) -> None:
         """Start an open session (idempotent: it starts once, here or when flushed)."""
-        start = self._open.get(session_id)
-        if start is None:
-            return
-        # The start goes in first, then the session stops being open: whoever sees it closed
-        # (the delivery thread) finds its start already handed over.
-        self._put(_SESSION, start())
-        self._open.pop(session_id, None)
-
-    def is_open(self, session_id: str) -> bool:
-        return session_id in self._open
+        self.start_early((session_id,))
 
     def open_sessions(self) -> frozenset[str]:
         """The sessions open right now (a snapshot)."""
         return frozenset(self._open)
 
     def start_early(self, session_ids: Iterable[str]) -> None:
-        """Start open sessions now, named as far as is known (a flush, or too much held)."""
+        """Start open sessions now, named as far as is known (the request ended; or a flush,
+        or too much held, before it did)."""
         for session_id in session_ids:
-            start = self._open.pop(session_id, None)
-            if start is not None:
-                try:
-                    event = start()
-                except Exception as exc:
-                    internal_error("naming a session", exc)
-                    continue
-                self._inbox.append((_SESSION, event))
+            start = self._unstarted.pop(session_id, None)  # whoever pops it starts it
+            if start is None:
+                continue
+            try:
+                self._put(_SESSION, start())
+            except Exception as exc:
+                internal_error("naming a session", exc)
+            # Only now does it stop being open: whoever finds it closed (the delivery thread)
+            # finds its start handed over already.
+            self._open.pop(session_id, None)
 
     # -- the delivery thread's side -----------------------------------------------------------
 
@@ -318,6 +316,7 @@ class ApiChannel:
         # parent's requests, which end in the parent).
         self._inbox.clear()
         self._open.clear()
+        self._unstarted.clear()
         self._held.clear()
         self._held_count = 0
         self.sessions.reset()

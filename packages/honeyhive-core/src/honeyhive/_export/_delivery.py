@@ -204,14 +204,22 @@ class Delivery:
                     self._wake.wait(self._delay)
                 self._wake.clear()
                 markers = list(self._markers)
-                if markers or self._stop.is_set():  # a flush: open sessions with data start
-                    self.api.start_early(set(self._held) | self.api.held_sessions)
-                self.api.drain()
+                flushing = bool(markers) or self._stop.is_set()
                 due = time.monotonic() - last_export >= self._delay
-                drain = due or bool(markers) or self._stop.is_set() or self._each
-                if drain or self._held or len(self._spans) >= self._max_batch:
-                    self._export_spans(drain)
+                if flushing:
+                    # A flush delivers all that was handed over: the open sessions holding some
+                    # of it start now. Twice: the first pass may find more to hold.
+                    for _ in range(2):
+                        self.api.start_early(set(self._held) | self.api.held_sessions)
+                        self.api.drain()
+                        self._export_spans(True)
                     last_export = time.monotonic()
+                else:
+                    self.api.drain()
+                    drain = due or self._each
+                    if drain or self._held or len(self._spans) >= self._max_batch:
+                        self._export_spans(drain)
+                        last_export = time.monotonic()
                 for marker in markers:
                     marker.done.set()
                     with contextlib.suppress(ValueError):
