@@ -2,9 +2,10 @@
 the loopback collector. Each request is its own session with a span, a child span and an event;
 ``HH_SCHEDULE_DELAY=30`` keeps all of it queued until the signal arrives.
 
-Healthy backend: every request span, session start and event arrives exactly once, and the server
-stops well within the exit budget. Unhealthy backend: the process stops within the budget plus
-1 s and says, in one WARNING per process, exactly what it lost and why.
+Healthy backend (answering 50 ms late, as across a network): every request span, session start
+and event arrives exactly once, and the server stops well within the exit budget. Unhealthy
+backend: the process stops within the budget plus 1 s and says, in one WARNING per process,
+exactly what it lost and why.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from support.ports import free_port
 
 TESTS = Path(__file__).resolve().parent
 REQUESTS = 60
+LATENCY = 0.05  # seconds the backend takes to answer, from the signal on
 GUNICORN = [sys.executable, "-m", "gunicorn", "--graceful-timeout", "10", "-b"]
 UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--port"]
 RUNSERVER = [sys.executable, "-m", "django", "runserver"]
@@ -54,10 +56,15 @@ def _env(collector: Collector, **extra: str) -> dict[str, str]:
 
 
 def _serve_then_stop(
-    command: list[str], env: dict[str, str], sig: int = signal.SIGTERM, group: bool = False
+    command: list[str],
+    env: dict[str, str],
+    sig: int = signal.SIGTERM,
+    group: bool = False,
+    collector: Collector | None = None,
 ) -> Stopped:
     """Start the server, send REQUESTS requests, then the signal (to its process group if
-    ``group``, as a terminal's Ctrl-C does); wait for the process to end."""
+    ``group``, as a terminal's Ctrl-C does); wait for the process to end. With ``collector``,
+    the backend answers 50 ms late from the signal on, as one across a network would."""
     port = free_port()
     argv = [part.format(port=port) for part in command]
     process = subprocess.Popen(
@@ -83,6 +90,8 @@ def _serve_then_stop(
         with httpx.Client(base_url=base, timeout=10) as client:
             for index in range(REQUESTS):
                 assert client.get(f"/work/{index}").status_code == 200
+        if collector is not None:
+            collector.set_fault("slow", seconds=LATENCY)
         started = time.monotonic()
         if group:
             os.killpg(process.pid, sig)
@@ -147,14 +156,16 @@ def collector() -> Iterator[Collector]:
 
 @pytest.mark.parametrize("server", list(SERVERS))
 def test_sigterm_delivers_everything_queued(collector: Collector, server: str) -> None:
-    stopped = _serve_then_stop(SERVERS[server], _env(collector))
+    stopped = _serve_then_stop(SERVERS[server], _env(collector), collector=collector)
     _assert_all_delivered(collector, stopped)
 
 
 def test_ctrl_c_on_runserver_with_its_reloader_delivers_everything(collector: Collector) -> None:
     """Ctrl-C in a terminal: SIGINT to the reloader and to the server process it runs."""
     command = [*RUNSERVER, "127.0.0.1:{port}"]
-    stopped = _serve_then_stop(command, _env(collector), signal.SIGINT, group=True)
+    stopped = _serve_then_stop(
+        command, _env(collector), signal.SIGINT, group=True, collector=collector
+    )
     _assert_all_delivered(collector, stopped)
 
 
@@ -184,8 +195,8 @@ def test_with_a_hung_backend_the_server_stops_within_the_budget_and_says_what_it
 
 def test_a_script_stopped_by_sigterm_gets_its_whole_exit_budget(collector: Collector) -> None:
     """The handler used to work its budget out after closing had begun: always 1 s."""
-    collector.set_fault("slow", seconds=1.0)  # the session start, then the spans: about 2 s
-    env = _env(collector, HH_EXIT_TIMEOUT="4")
+    collector.set_fault("slow", seconds=1.5)  # the session start, then the spans: about 3 s
+    env = _env(collector, HH_EXIT_TIMEOUT="5")
     done = subprocess.run(
         [sys.executable, str(TESTS / "apps" / "sigterm.py")],
         env=env,
