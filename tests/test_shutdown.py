@@ -61,6 +61,7 @@ def _serve_then_stop(
     sig: int = signal.SIGTERM,
     group: bool = False,
     collector: Collector | None = None,
+    requests: int = REQUESTS,
 ) -> Stopped:
     """Start the server, send REQUESTS requests, then the signal (to its process group if
     ``group``, as a terminal's Ctrl-C does); wait for the process to end. With ``collector``,
@@ -88,7 +89,7 @@ def _serve_then_stop(
                 assert time.monotonic() < deadline, f"{argv} did not start"
                 time.sleep(0.1)
         with httpx.Client(base_url=base, timeout=10) as client:
-            for index in range(REQUESTS):
+            for index in range(requests):
                 assert client.get(f"/work/{index}").status_code == 200
         if collector is not None:
             collector.set_fault("slow", seconds=LATENCY)
@@ -105,20 +106,20 @@ def _serve_then_stop(
             process.communicate()
 
 
-def _assert_all_delivered(collector: Collector, stopped: Stopped) -> None:
+def _assert_all_delivered(collector: Collector, stopped: Stopped, requests: int = REQUESTS) -> None:
     assert "Traceback" not in stopped.stderr, stopped.stderr
     assert "not delivered" not in stopped.stderr, stopped.stderr
-    collector.wait_for(lambda c: len(c.events) >= REQUESTS, timeout=5)
+    collector.wait_for(lambda c: len(c.events) >= requests, timeout=5)
     servers = [s for s in collector.spans if s.kind == "SERVER"]
-    assert len(servers) == REQUESTS, collector.describe()
-    assert len([s for s in collector.spans if s.name == "step"]) == REQUESTS
+    assert len(servers) == requests, collector.describe()
+    assert len([s for s in collector.spans if s.name == "step"]) == requests
     assert collector.duplicates == 0
     sessions = [s["session_id"] for s in collector.sessions]
-    assert len(sessions) == len(set(sessions)) == REQUESTS  # each once; no empty ones
+    assert len(sessions) == len(set(sessions)) == requests  # each once; no empty ones
     assert {s.attributes["honeyhive.session_id"] for s in servers} == set(sessions)
     assert {s["session_name"] for s in collector.sessions} == {"GET /work/{n}"}
     events = [e["event_id"] for e in collector.events]
-    assert len(events) == len(set(events)) == REQUESTS
+    assert len(events) == len(set(events)) == requests
     # Far less than the default exit budget (5 s): the old code waited all of it.
     assert stopped.seconds < 3.0, stopped
 
@@ -209,3 +210,13 @@ def test_a_script_stopped_by_sigterm_gets_its_whole_exit_budget(collector: Colle
     assert "not delivered" not in done.stderr, done.stderr
     assert len(collector.spans) == 20
     assert len(collector.sessions) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["gunicorn-preload-2", "uvicorn-workers-2", "uvicorn-django"])
+def test_a_thousand_requests_queued_at_sigterm_all_arrive(
+    collector: Collector, server: str
+) -> None:
+    """The soak-sized variant: 1,000 sessions, 2,000 spans and 1,000 events still queued."""
+    stopped = _serve_then_stop(SERVERS[server], _env(collector), collector=collector, requests=1000)
+    _assert_all_delivered(collector, stopped, requests=1000)
