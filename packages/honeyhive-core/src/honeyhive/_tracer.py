@@ -237,11 +237,12 @@ class HoneyHiveTracer:
         if settings.link_carrier:
             self._link_context = _propagation.extract(self._propagator, settings.link_carrier)
 
-        # The tracer's own session starts when it is first used (a span of it ends,
+        # The tracer's own session starts when it is first used (a span of it starts,
         # enrich_session, create_event, inject): a tracer that only serves per-request
         # sessions (a web server's) or is never used (``manage.py check``) starts none.
         self._own_lock = forksafe.Lock()
         self._own_pending = not settings.session_id_given
+        self._own_announced = settings.session_id_given  # inject() sent its start at once
         self._session_processor.own_pending = self._own_pending
         if settings.session_id_given and (settings.inputs or settings.evaluation):
             # Joining an existing session: what would have gone on its start updates it.
@@ -559,9 +560,10 @@ class HoneyHiveTracer:
     ) -> MutableMapping[str, Any]:
         """Write the current trace and the session's baggage into ``carrier`` (and return it)."""
         target = _propagation.as_mutable(carrier)
-        if self._own_pending and self._current_session_id() == self._session_id:
-            # Its id leaves the process: the session is in use, and another service's spans
-            # may name it soon. Its start goes now rather than at the next scheduled export.
+        if not self._own_announced and self._current_session_id() == self._session_id:
+            # Its id leaves the process: another service's spans may name it soon, so its
+            # start goes now rather than at the next scheduled export.
+            self._own_announced = True
             self._start_own_session()
             self._delivery.wake()
         try:
@@ -627,13 +629,11 @@ class HoneyHiveTracer:
             self._own_pending = True
             self._session_processor.own_pending = True
 
-    def _open_session(self, session_id: str, name: Callable[[], str]) -> None:
+    def _open_session(self, session_id: str, start: Callable[[], dict[str, Any]]) -> None:
         """A per-request session: it starts when :meth:`_start_open_session` is called (the
-        request ended: ``name()`` is the request's name), or early when a flush needs it."""
-        started = time.time() * 1000.0
-        self._api.open_session(
-            session_id, lambda: self._session_event(session_id, name(), start_time=started)
-        )
+        request ended), or early when a flush needs it; ``start()`` builds its start then
+        (with :meth:`_session_event`), named as far as is known."""
+        self._api.open_session(session_id, start)
 
     def _start_open_session(self, session_id: str) -> None:
         self._api.start_open_session(session_id)
@@ -652,9 +652,10 @@ class HoneyHiveTracer:
         session_id: str,
         session_name: Optional[str] = None,
         inputs: Optional[Mapping[str, Any]] = None,
-        start_time: Optional[float] = None,
+        start_time: Optional[int] = None,
     ) -> dict[str, Any]:
-        """A session's start as the batch event that starts it (``event_type`` ``session``)."""
+        """A session's start as the batch event that starts it (``event_type`` ``session``);
+        ``start_time`` in milliseconds since the epoch (default: now)."""
         settings = self._settings
         event: dict[str, Any] = {
             "event_type": "session",
@@ -662,7 +663,7 @@ class HoneyHiveTracer:
             "session_id": session_id,
             "event_name": session_name or settings.session_name,
             "source": settings.source,
-            "start_time": time.time() * 1000.0 if start_time is None else start_time,
+            "start_time": int(time.time() * 1000) if start_time is None else start_time,
         }
         if settings.project:
             event["project"] = settings.project

@@ -122,7 +122,10 @@ class ApiChannel:
 
     def start_open_session(self, session_id: str) -> None:
         """Start an open session (idempotent: it starts once, here or when flushed)."""
-        self.start_early((session_id,))
+        start = self._unstarted.pop(session_id, None)  # whoever pops it starts it
+        if start is not None:
+            self._put(_SESSION, start())
+            self._open.pop(session_id, None)  # after the start: see start_early
 
     def open_sessions(self) -> frozenset[str]:
         """The sessions open right now (a snapshot)."""
@@ -212,39 +215,44 @@ class ApiChannel:
         sequence: Sequence,
         first: int,
     ) -> None:
-        """``bodies`` (numbered from ``first`` in ``sequence``) in batch requests."""
-        encoded = []
-        number = first
-        for body in bodies:
-            text = self._encode(body)
-            if text is None:
-                sequence.finish(number, number)  # nothing to wait for
-            else:
-                encoded.append((number, text))
-            number += 1
-        batch: list[tuple[int, bytes]] = []
-        size = 0
-        for item in encoded:
-            if batch and (len(batch) >= MAX_BATCH_EVENTS or size + len(item[1]) > MAX_BATCH_BYTES):
-                self._send_batch(batch, after, sequence)
-                batch, size = [], 0
-            batch.append(item)
-            size += len(item[1]) + 1
-        if batch:
-            self._send_batch(batch, after, sequence)
+        """``bodies`` (numbered from ``first`` in ``sequence``) in batch requests of at most
+        ``MAX_BATCH_EVENTS`` events."""
+        for start in range(0, len(bodies), MAX_BATCH_EVENTS):
+            chunk = bodies[start : start + MAX_BATCH_EVENTS]
+            self._send_batch(chunk, after, sequence, first + start)
 
     def _send_batch(
-        self, batch: list[tuple[int, bytes]], after: tuple[Ticket, ...], sequence: Sequence
+        self,
+        bodies: list[dict[str, Any]],
+        after: tuple[Ticket, ...],
+        sequence: Sequence,
+        first: int,
     ) -> None:
-        # Numbers that failed to encode in between are finished already: finishing the whole
-        # range again changes nothing for them.
-        first, last = batch[0][0], batch[-1][0]
+        """One request, encoded in one go; halved while above ``MAX_BATCH_BYTES``; a body that
+        cannot be encoded is dropped alone (and finished: nothing waits for it)."""
+        last = first + len(bodies) - 1
+        try:
+            text = json.dumps({"events": bodies}, default=_json_default, ensure_ascii=False)
+        except Exception:  # one of them is not encodable (a circular structure): find it
+            if len(bodies) == 1:
+                self._encode(bodies[0])  # counts and says it
+                sequence.finish(first, last)
+                return
+            half = len(bodies) // 2
+            self._send_batch(bodies[:half], after, sequence, first)
+            self._send_batch(bodies[half:], after, sequence, first + half)
+            return
+        data = self._scrub(text).encode("utf-8", "replace")
+        if len(data) > MAX_BATCH_BYTES and len(bodies) > 1:
+            half = len(bodies) // 2
+            self._send_batch(bodies[:half], after, sequence, first)
+            self._send_batch(bodies[half:], after, sequence, first + half)
+            return
 
         def done() -> None:
             sequence.finish(first, last)
 
-        body = b'{"events":[' + b",".join(text for _, text in batch) + b"]}"
-        self._send("POST", _BATCH_PATH, body, len(batch), after, done)
+        self._send("POST", _BATCH_PATH, data, len(bodies), after, done)
 
     def _send_update(self, body: dict[str, Any], after: tuple[Ticket, ...]) -> None:
         text = self._encode(body)

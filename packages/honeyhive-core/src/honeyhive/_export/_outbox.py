@@ -266,10 +266,11 @@ class Outbox:
                         if not abandoned:
                             self._inflight.pop(me, None)
                         self._on_wire.discard(me)
+                    if not abandoned:  # (else close() finished it already)
+                        _finished(parcel)  # before waking anyone: a ticket may be ready now
+                    with self._cond:
                         self._done_count += 1
                         self._cond.notify_all()
-                    if not abandoned:  # close() finished it already
-                        _finished(parcel)
             except Exception as exc:  # the sender must survive anything
                 internal_error("sending to the backend", exc)
 

@@ -48,8 +48,8 @@ BAGGAGE_SESSION_KEYS = {
 class SessionProcessor(SpanProcessor):
     """Stamps the context's session on new spans and queues finished ones for delivery.
 
-    The tracer's own session starts when the first span of it ends (``start_own``); until
-    then ``own_pending`` is True and each ending span is checked, after it one flag is read.
+    The tracer's own session starts with the first span of it (``start_own``), queued before
+    anything that span leads to; until then ``own_pending`` is True, after it one flag is read.
     """
 
     def __init__(
@@ -65,6 +65,8 @@ class SessionProcessor(SpanProcessor):
         # The baggage mapping itself: no copy on the hot path.
         entries: Optional[Mapping[str, object]] = ctx.get(_BAGGAGE_KEY)  # type: ignore[assignment]
         if not entries:
+            if self.own_pending:  # a span of the tracer's own session, the first one
+                self._start_own()
             return
         found = {
             attribute: value
@@ -72,13 +74,10 @@ class SessionProcessor(SpanProcessor):
             if isinstance(value := entries.get(key), str) and value
         }
         set_clean(span, found)
+        if self.own_pending and found.get(SESSION_ATTRIBUTE, self._own_id) == self._own_id:
+            self._start_own()
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self.own_pending:
-            attributes = span._attributes
-            session = attributes.get(SESSION_ATTRIBUTE) if attributes else None
-            if session is None or session == self._own_id:
-                self._start_own()  # queued before the span: it goes first
         self._delivery.add_span(span)
 
     def shutdown(self) -> None:

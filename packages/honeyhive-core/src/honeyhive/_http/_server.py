@@ -307,6 +307,15 @@ class RequestScope:
     def finished(self) -> bool:
         return self._finished
 
+    def session_start(self) -> dict[str, Any]:
+        """The start of the request's own session, named after the request (as far as known)."""
+        started = getattr(self.span, "start_time", None)
+        return self._owner.tracer._session_event(
+            self.session_id,  # type: ignore[arg-type]
+            self.name,
+            start_time=started // 1_000_000 if started else None,
+        )
+
     @property
     def name(self) -> str:
         """``GET /users/{user_id}`` (``GET`` alone while no route is known, or none matched)."""
@@ -458,7 +467,7 @@ class RequestTracer:
                 tracer._start_session(session_id)
             else:  # named after the request when it ends
                 scope._new_session = True
-                tracer._open_session(session_id, lambda: scope.name)
+                tracer._open_session(session_id, scope.session_start)
         scope.attach()
         hook = self.config.request_hook
         if hook is not None:
