@@ -154,3 +154,14 @@ def test_a_batch_the_backend_finds_too_large_is_split_not_lost(
     assert len(started) == len(set(started)) == 100
     refused = [r for r in collector.requests if r.response_status == 413]
     assert refused  # the first batches were too large for it
+
+
+def test_calls_waiting_to_be_sent_are_bounded_and_what_does_not_fit_is_counted(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(max_queue_size=5, max_export_batch_size=5, schedule_delay=30)
+    for index in range(20):  # faster than the delivery thread (asleep for 30 s) takes them
+        tracer.create_event(f"event-{index}")
+    assert tracer.dropped_api_calls["queue_full"] == 21 - 5  # the session start went first
+    assert tracer.flush(5) is False  # something was lost: never True
+    assert [e["event_name"] for e in collector.events] == [f"event-{i}" for i in range(4)]

@@ -197,6 +197,7 @@ class HoneyHiveTracer:
             outbox=api_outbox,
             drops=self._call_drops,
             scrub=preparer.stamp.scrub_text,
+            max_queued=settings.max_queue_size,
         )
         self._delivery = Delivery(
             exporters=exporters,

@@ -72,8 +72,10 @@ class ApiChannel:
         outbox: Optional[Outbox],
         drops: DropCounter,
         scrub: Callable[[str], str],
+        max_queued: int = 65536,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._max_queued = max_queued  # calls not yet drained; beyond it: queue_full
         self._outbox = outbox  # None in test mode: requests are built, never sent
         self.drops = drops
         self._scrub = scrub
@@ -106,8 +108,8 @@ class ApiChannel:
         self._put(_UPDATE, body)
 
     def _put(self, kind: int, body: dict[str, Any]) -> None:
-        if self._closed:
-            self.drops.add("shutdown")
+        if self._closed or len(self._inbox) >= self._max_queued:
+            self.drops.add("shutdown" if self._closed else "queue_full")
             return
         self._inbox.append((kind, body))
 
