@@ -55,7 +55,7 @@ def _fmt_ratio(row: Row) -> str:
 def _fmt_median(row: Row) -> str:
     if row.median is None:
         return "-"
-    if row.unit == "spans":  # a count, not a time
+    if row.unit in ("spans", "sessions"):  # a count, not a time
         return f"{row.median:.0f} {row.unit}"
     digits = 1 if row.unit == "ms" or row.median >= 100 else 2
     return f"{row.median:.{digits}f} {row.unit}"

@@ -187,6 +187,7 @@ def _service_env(collector: str, urls: dict[str, str]) -> dict[str, str]:
     env.update(
         {
             "HH_API_URL": collector,  # the one setting: a loopback collector needs no API key
+            "HH_EXCLUDED_URLS": "/healthz",  # readiness probes: no spans, no sessions
             "HH_SCHEDULE_DELAY": "0.2",
             "AGENT_URL": urls["agent"],
             "DOCS_URL": urls["docs"],
@@ -278,7 +279,8 @@ def _run(processes: Processes, db: str, wait: bool) -> int:
     print("HoneyHive demo: three services traced into a local collector\n")
     print(f"  collector  honeyhive serve          {collector}   (database {os.path.relpath(db)})")
     for name, service in services.items():
-        processes.start(name, service["args"], env)
+        # Each process names its service the OpenTelemetry way: the trees below show them.
+        processes.start(name, service["args"], {**env, "OTEL_SERVICE_NAME": name})
     for name, service in services.items():
         process = next(p for n, p in processes._started if n == name)
         try:

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from honeyhive import HoneyHiveTracer, trace
 from honeyhive_fastapi import HoneyHiveMiddleware
 
-tracer = HoneyHiveTracer.init(project="demo-shop", session_name="agent", source="demo")
+tracer = HoneyHiveTracer.init(project="demo-shop", source="demo")
 DOCS_URL = os.environ.get("DOCS_URL", "http://127.0.0.1:8002")
 
 api = FastAPI()

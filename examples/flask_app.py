@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from honeyhive import HoneyHiveTracer, trace
 from honeyhive_flask import HoneyHive
 
-tracer = HoneyHiveTracer.init(project="demo-shop", session_name="web", source="demo")
+tracer = HoneyHiveTracer.init(project="demo-shop", source="demo")
 AGENT_URL = os.environ.get("AGENT_URL", "http://127.0.0.1:8001")
 
 app = Flask(__name__)

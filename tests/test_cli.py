@@ -276,7 +276,11 @@ def test_doctor_reports_a_refused_key(tmp_path: Path) -> None:
     _no_secret(done)
     assert "-> 401 in " in done.stdout
     assert "refused the API key" in done.stdout
-    assert "1 problem found" in done.stdout
+    # What the SDK itself delivered: refusals, counted per exporter and for the API calls.
+    assert "honeyhive exporter     lost: refused 1" in done.stdout
+    assert "API calls              lost: refused 1" in done.stdout
+    assert "is HH_API_KEY right for it?" in done.stdout
+    assert "3 problems found" in done.stdout
 
 
 def test_doctor_without_a_key_on_loopback(running: RunningCollector) -> None:

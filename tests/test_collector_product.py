@@ -97,7 +97,8 @@ def test_the_sdk_sends_a_whole_session(local: RunningCollector, otlp_format: str
     assert spans["answer"]["attributes"]["honeyhive.session_id"] == session_id
     assert any(e["name"] == "exception" for e in spans["lookup"]["events"])
     resource = detail["resources"][spans["answer"]["resource"]]
-    assert resource["service.name"] == "collector-tests"
+    assert resource["service.name"] == "pytest"  # the program; the project is an attribute
+    assert spans["answer"]["attributes"]["honeyhive.project"] == "collector-tests"
 
     (event,) = detail["events"]
     assert event["name"] == "user_feedback"

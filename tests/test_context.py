@@ -91,10 +91,35 @@ def test_ten_threads_fifty_calls_each(collector: Collector, tracer: HoneyHiveTra
     assert len({s.span_id for s in spans}) == 510
 
 
-def test_plain_thread_starts_without_the_callers_span(
+def test_a_plain_thread_starts_in_the_callers_context_by_default(
     collector: Collector, tracer: HoneyHiveTracer
 ) -> None:
-    """The default (as in OpenTelemetry): a new thread starts with an empty context."""
+    """The API reference's example holds as written: span, session and baggage carry over."""
+    seen: dict[str, Any] = {}
+
+    def worker() -> None:
+        seen["baggage"] = otel_baggage.get_baggage("tenant")
+        with tracer.trace("in-thread"):
+            pass
+
+    token = otel_context.attach(otel_baggage.set_baggage("tenant", "acme"))
+    try:
+        with tracer.trace("caller"):
+            thread = threading.Thread(target=worker)
+            thread.start()
+            thread.join(timeout=5)
+    finally:
+        otel_context.detach(token)
+    spans = flushed(collector, 2, tracer)
+    assert named(spans, "in-thread").parent_span_id == named(spans, "caller").span_id
+    assert seen["baggage"] == "acme"
+
+
+def test_with_propagation_off_a_plain_thread_starts_empty(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    """The OpenTelemetry default, for whoever wants it (propagate_thread_context=False)."""
+    tracer = make_tracer(propagate_thread_context=False)
 
     def worker() -> None:
         assert current() is otel_trace.INVALID_SPAN
@@ -172,10 +197,46 @@ def test_propagate_thread_context_with_context_thread_pool_executor(
         assert span.parent_span_id == expected
 
 
-def test_thread_pool_default_task_span_is_a_root(
+def test_pool_tasks_carry_their_submitters_context_by_default(
     collector: Collector, tracer: HoneyHiveTracer
 ) -> None:
-    """Without help, a pool thread does not see the submitter's span (documented default)."""
+    """submit, map and loop.run_in_executor: each task in its submitter's context; a reused
+    worker thread keeps nothing of one task for the next."""
+
+    def task(name: str) -> Any:
+        outer = current()
+        with tracer.trace(name):
+            pass
+        return outer
+
+    async def in_executor(pool: concurrent.futures.ThreadPoolExecutor) -> Any:
+        loop = asyncio.get_running_loop()
+        with tracer.trace("async-submitter"):
+            await loop.run_in_executor(pool, task, "via-run-in-executor")
+        return await loop.run_in_executor(pool, task, "after-async")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        with tracer.trace("submitter"):
+            pool.submit(task, "via-submit").result(timeout=5)
+            list(pool.map(task, ["via-map-1", "via-map-2"]))
+        assert pool.submit(task, "outside").result(timeout=5) is otel_trace.INVALID_SPAN
+        assert asyncio.run(in_executor(pool)) is otel_trace.INVALID_SPAN
+    spans = flushed(collector, 8, tracer)
+    submitter = named(spans, "submitter").span_id
+    for name in ("via-submit", "via-map-1", "via-map-2"):
+        assert named(spans, name).parent_span_id == submitter
+    assert (
+        named(spans, "via-run-in-executor").parent_span_id
+        == named(spans, "async-submitter").span_id
+    )
+    assert named(spans, "outside").parent_span_id is None
+    assert named(spans, "after-async").parent_span_id is None
+
+
+def test_with_propagation_off_a_pool_task_span_is_a_root(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    tracer = make_tracer(propagate_thread_context=False)
 
     def task() -> None:
         with tracer.trace("pooled"):

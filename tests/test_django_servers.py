@@ -83,10 +83,9 @@ def test_real_server_spans_reach_the_collector(collector: Collector, server: str
             assert client.get("/drf/things/5/").status_code == 200
             assert client.get("/articles/2024/?token=abc").status_code == 200
         collector.wait_for(lambda c: len(c.spans_named("GET /items/{item_id}")) == 11, timeout=10)
-        # Session starts are delivered while the server runs. (Under uvicorn, session starts
-        # still queued when SIGTERM arrives were seen lost at exit while spans were not: a core
-        # delivery-at-exit issue reported separately, not asserted here.)
-        collector.wait_for(lambda c: len(c.sessions) >= 18, timeout=10)
+        # Session starts are delivered while the server runs (and what is still queued when
+        # SIGTERM arrives, at exit: see test_shutdown.py).
+        collector.wait_for(lambda c: len(c.sessions) >= 17, timeout=10)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -123,6 +122,10 @@ def test_real_server_spans_reach_the_collector(collector: Collector, server: str
     article = collector.spans_named("GET /articles/{year}/")[0]
     assert article.attributes["url.query"] == "token=[REDACTED]"
     span_sessions = [s.attributes.get("honeyhive.session_id") for s in servers]
-    started = {session["session_id"] for session in collector.sessions}
+    started = {session["session_id"]: session for session in collector.sessions}
     assert len(set(span_sessions)) == len(servers)  # each request is its own session
-    assert set(span_sessions) <= started
+    # ... and no other: the processes' own tracer sessions were never used, never started
+    assert set(span_sessions) == set(started)
+    for span in servers:  # named after the request
+        assert started[span.attributes["honeyhive.session_id"]]["session_name"] == span.name
+        assert span.resource["service.name"] == "apps"  # the project of apps.django_project...

@@ -335,3 +335,29 @@ def test_without_any_tracer_requests_run_untraced_and_it_is_said_once(
     assert len(said) == 1
     assert "honeyhive-fastapi" in said[0].getMessage()
     assert internal_error_count() == before  # not an error per request
+
+
+def test_a_starlette_app_mounted_in_fastapi_is_named_by_its_own_route(
+    honeyhive_capture: SpanCapture,
+) -> None:
+    async def thing(request: Any) -> PlainTextResponse:
+        return PlainTextResponse(str(request.path_params))
+
+    app = FastAPI()
+    app.mount("/star", Starlette(routes=[Route("/things/{thing_id}", thing)]))
+    deeper = Starlette(routes=[Mount("/er", routes=[Route("/x/{y}", thing)])])
+    app.mount("/deep", deeper)
+    app.mount("/files", Starlette(routes=[Route("/{path:path}", thing)]))
+    app.add_middleware(HoneyHiveMiddleware)
+    with TestClient(app) as client:
+        assert client.get("/star/things/t1").status_code == 200
+        assert client.get("/deep/er/x/1").status_code == 200
+        assert client.get("/files/a/b").status_code == 200
+        assert client.get("/star/nowhere").status_code == 404
+    names = sorted(s.name for s in honeyhive_capture.spans)
+    assert names == [
+        "GET /deep/er/x/{y}",
+        "GET /files/{path}",
+        "GET /star/things/{thing_id}",
+        "GET /star/{path}",  # nothing matched inside the mount: its template is all there is
+    ]

@@ -103,6 +103,7 @@ def test_requests_streaming_errors_websockets_and_background_tasks(
         assert client.get("/items/7").status_code == 200
         assert client.get("/api/v1/users/u1").status_code == 200
         assert client.get("/sub/things/t1").status_code == 200
+        assert client.get("/star/things/s1").text == "s1"
         assert client.get("/stream?n=3").text == "0\n1\n2\n"
         assert client.post("/signup").status_code == 200
         assert client.get("/nowhere").status_code == 404
@@ -128,6 +129,8 @@ def test_requests_streaming_errors_websockets_and_background_tasks(
     user = _server_spans(collector, "GET /api/v1/users/{user_id}")[0]
     assert user.attributes["app.user"] == "u1"
     assert _server_spans(collector, "GET /sub/things/{thing}")
+    star = _server_spans(collector, "GET /star/things/{thing_id}")[0]  # not /star/{path}
+    assert star.attributes["http.route"] == "/star/things/{thing_id}"
     stream = _server_spans(collector, "GET /stream")[0]
     chunks = _server_spans(collector, "chunk", 3)
     assert {c.parent_span_id for c in chunks} == {stream.span_id}
@@ -145,7 +148,7 @@ def test_requests_streaming_errors_websockets_and_background_tasks(
     assert ws_span.kind == "SERVER"
     assert ws_span.status_code != "ERROR"
     servers = [s for s in collector.spans if s.kind == "SERVER"]
-    assert len(servers) == 9  # one per request, the websocket and the readiness probe
+    assert len(servers) == 10  # one per request, the websocket and the readiness probe
 
 
 def test_client_disconnect_mid_stream_is_an_error(server_factory, collector: Collector) -> None:

@@ -240,17 +240,20 @@ def test_non_finite_numbers_never_make_an_api_body_invalid_json(
     masked.enrich_session(metrics={"score": 1.0, "kept": 2})
     assert tracer.flush(5.0)
     assert masked.flush(5.0)
-    calls = [r for r in collector.requests if r.path in ("/session/start", "/events")]
-    assert len(calls) == 6  # two session starts, two events, two updates: none refused
+    calls = [r for r in collector.requests if r.path in ("/events/batch", "/events")]
+    assert all(r.response_status == 200 for r in calls)  # none refused
     bodies = [_strict_json(r.body) for r in calls]
-    sessions = [b["session"] for b in bodies if "session" in b]
+    batched = [e for b in bodies for e in b.get("events", [])]
+    sessions = [e for e in batched if e.get("event_type") == "session"]
+    assert len(sessions) == 2
     assert {"temperature": "NaN"} in [s.get("inputs") for s in sessions]
-    (score,) = [b["event"] for b in bodies if b.get("event", {}).get("event_name") == "score"]
+    (score,) = [e for e in batched if e.get("event_name") == "score"]
     assert score["metrics"] == {"loss": "NaN", "best": "Infinity"}
-    (timed,) = [b["event"] for b in bodies if b.get("event", {}).get("event_name") == "timed"]
+    (timed,) = [e for e in batched if e.get("event_name") == "timed"]
     assert "duration" not in timed  # left out, counted
     assert timed["outputs"] == {"ok": 1}
-    updates = [b for b in bodies if "event_id" in b]
+    updates = [b for b in bodies if "event_id" in b and "events" not in b]
+    assert len(updates) == 2
     assert {"worst": "-Infinity"} in [u.get("metrics") for u in updates]
     assert {"score": "NaN", "kept": 2} in [u.get("metrics") for u in updates]
     assert tracer.dropped_values["invalid_argument"] == 1

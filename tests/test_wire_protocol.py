@@ -24,16 +24,25 @@ def test_session_start_is_sent_in_the_background_with_the_client_made_id(
         api_key="hh_test_key_123456", session_name="onboarding", inputs={"user": "u1"}
     )
     assert uuid.UUID(tracer.session_id)
+    before = time.time() * 1000
+    with tracer.trace("op"):  # a session starts when it is first used
+        pass
     assert tracer.flush(5)
-    (session,) = collector.sessions
-    assert session == {
-        "session_name": "onboarding",
-        "source": "dev",
+    request = next(r for r in collector.requests if r.path == "/events/batch")
+    (start,) = json.loads(request.body)["events"]  # a session starts as a batch event
+    assert before - 1000 <= start.pop("start_time") <= time.time() * 1000
+    assert start == {
+        "event_type": "session",
+        "event_id": tracer.session_id,
         "session_id": tracer.session_id,
+        "event_name": "onboarding",
+        "source": "dev",
         "project": "test-project",
         "inputs": {"user": "u1"},
     }
-    request = next(r for r in collector.requests if r.path == "/session/start")
+    (session,) = collector.sessions
+    assert session["session_name"] == "onboarding"
+    assert request.headers["content-type"] == "application/json"
     assert request.headers["authorization"] == "Bearer hh_test_key_123456"
     assert request.headers["hh-client-language"] == "python"
     assert request.headers["hh-client-version"] == __version__

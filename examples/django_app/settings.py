@@ -12,7 +12,6 @@ MIDDLEWARE: list[str] = ["honeyhive_django.middleware.HoneyHiveMiddleware"]
 # a caller's session (in its baggage) is allowed to carry over: the services trust each other.
 HONEYHIVE = {
     "project": "demo-shop",
-    "session_name": "docs",
     "source": "demo",
     "allowed_baggage_keys": ["session_id"],
 }

@@ -12,6 +12,8 @@ import os
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, WebSocket
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from honeyhive import HoneyHiveTracer, enrich_request_span
 from honeyhive_fastapi import HoneyHiveMiddleware
@@ -49,6 +51,14 @@ async def thing(thing: str) -> dict[str, str]:
 
 
 app.mount("/sub", sub)
+
+
+async def star_thing(request):  # type: ignore[no-untyped-def]
+    return PlainTextResponse(request.path_params["thing_id"])
+
+
+# A plain Starlette app mounted in the FastAPI app: its own router picks the route.
+app.mount("/star", Starlette(routes=[Route("/things/{thing_id}", star_thing)]))
 
 
 @app.get("/items/{item_id}")

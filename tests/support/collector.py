@@ -6,6 +6,10 @@ thread. It accepts:
 * ``POST /session/start``  ``{"session": {...}}``   -> ``{"session_id": ...}``
 * ``POST /events``         ``{"event": {...}}``     -> ``{"success": true, "event_id": ...}``
 * ``PUT  /events``         ``{"event_id": ..., ...}`` -> ``{"success": true}``
+* ``POST /events/batch``   ``{"events": [...], "is_single_session"?, "session_properties"?}``
+  -> ``{"success": true, "event_ids": [...], "session_id"?}``; an event of type ``session``
+  starts its session (recorded in ``sessions`` as a session start would be, its
+  ``event_name`` as ``session_name``), the others are recorded in ``events``.
 * ``POST /opentelemetry/v1/traces`` and ``POST /v1/traces``: OTLP/HTTP trace exports as
   protobuf (``application/x-protobuf``) or OTLP/JSON (``application/json``), optionally
   ``Content-Encoding: gzip`` (or ``deflate``).
@@ -57,6 +61,7 @@ __all__ = [
     "RecordedRequest",
     "SESSION_START_PATH",
     "EVENTS_PATH",
+    "BATCH_PATH",
     "TRACE_PATHS",
 ]
 
@@ -64,11 +69,13 @@ FaultMode = Literal["status", "hang", "slow", "too_large", "reset", "down"]
 
 SESSION_START_PATH = "/session/start"
 EVENTS_PATH = "/events"
+BATCH_PATH = "/events/batch"
 TRACE_PATHS = ("/opentelemetry/v1/traces", "/v1/traces")
 
 _ROUTES: dict[str, tuple[str, ...]] = {
     SESSION_START_PATH: ("POST",),
     EVENTS_PATH: ("POST", "PUT"),
+    BATCH_PATH: ("POST",),
     **dict.fromkeys(TRACE_PATHS, ("POST",)),
 }
 _HOST = "127.0.0.1"
@@ -392,6 +399,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = _SOCKET_TIMEOUT
+    # A response is written as head then body: with Nagle's algorithm on, every keep-alive
+    # request would wait for the client's delayed ACK (about 40 ms).
+    disable_nagle_algorithm = True
 
     @property
     def _collector(self) -> Collector:
@@ -806,6 +816,8 @@ class Collector:
         doc = _json_object(headers, data)
         if path == SESSION_START_PATH:
             return self._session_start(doc)
+        if path == BATCH_PATH:
+            return self._batch(doc)
         if method == "POST":
             return self._create_event(doc)
         return self._update_event(doc)
@@ -848,6 +860,48 @@ class Collector:
         event_id = event.get("event_id") or str(uuid.uuid4())
         self._store("event", event)
         return _json_response({"success": True, "event_id": event_id})
+
+    def _batch(self, doc: dict[str, Any]) -> _Response:
+        events = doc.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise _HttpError(400, 'body must be {"events": [{...}, ...]}')
+        single = doc.get("is_single_session")
+        if single is not None and not isinstance(single, bool):
+            raise _HttpError(400, "is_single_session must be a boolean")
+        for event in events:
+            if event.get("event_type") == "session" and not (
+                isinstance(event.get("session_id"), str) and event["session_id"]
+            ):
+                raise _HttpError(400, "a session event needs its session_id")
+        session_id: Optional[str] = None
+        if single:
+            session_id = next((e["session_id"] for e in events if e.get("session_id")), None)
+            session_id = session_id or str(uuid.uuid4())
+            properties = doc.get("session_properties") or {}
+            start = {"session_name": properties.get("session_name"), "session_id": session_id}
+            self._store("session", {k: v for k, v in start.items() if v is not None})
+            events = [{**e, "session_id": session_id} for e in events]
+        ids: list[str] = []
+        for event in events:
+            if event.get("event_type") == "session":
+                # Recorded as a session start's ``session`` would be.
+                session = {"session_name": event.get("event_name")}
+                session.update(
+                    (k, v)
+                    for k, v in event.items()
+                    if k not in ("event_type", "event_name")
+                    and not (k == "event_id" and v == event["session_id"])
+                )
+                self._store("session", session)
+                ids.append(event["session_id"])
+            else:
+                event_id = event.get("event_id") or str(uuid.uuid4())
+                self._store("event", event)
+                ids.append(event_id)
+        answer: dict[str, Any] = {"success": True, "event_ids": ids}
+        if session_id is not None:
+            answer["session_id"] = session_id
+        return _json_response(answer)
 
     def _update_event(self, doc: dict[str, Any]) -> _Response:
         if not isinstance(doc.get("event_id"), str) or not doc["event_id"]:
@@ -893,6 +947,14 @@ class Collector:
         """How many distinct spans (by trace_id, span_id) were received more than once."""
         with self._cond:
             return sum(1 for n in self._seen.values() if n > 1)
+
+    def spans_of(self, request: RecordedRequest) -> list[ReceivedSpan]:
+        """The spans one recorded trace export carried (decoded again from its body)."""
+        data = _decode_content(request.headers, request.body)
+        if _media_type(request.headers) in _PROTOBUF_TYPES:
+            decoded = _parse_otlp_protobuf(data)
+            return _decode_spans(decoded, "protobuf", request.path, request.headers)
+        return _decode_spans(_parse_otlp_json(data), "json", request.path, request.headers)
 
     def spans_named(self, name: str) -> list[ReceivedSpan]:
         return [s for s in self.spans if s.name == name]

@@ -36,8 +36,8 @@ LOGGING_CONFIG = None
 if os.environ.get("DJANGO_HH_REAL_SERVER"):
     HONEYHIVE = {
         "project": "django-app",
-        "schedule_delay": 0.1,
-        "session_name": "django",
+        # The shutdown tests hold everything until SIGTERM (HH_SCHEDULE_DELAY=30).
+        "schedule_delay": float(os.environ.get("HH_SCHEDULE_DELAY", "0.1")),
         "capture_user": True,
     }
 else:

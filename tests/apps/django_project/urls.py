@@ -34,5 +34,7 @@ urlpatterns = [
     path("stream-error", views.stream_error),
     path("astream", views.astream),
     path("health", views.home),
+    path("healthz", views.home),
+    path("work/<int:n>", views.work),
     path("healthcare", views.home),
 ]

@@ -31,6 +31,15 @@ def item(request: HttpRequest, item_id: int) -> HttpResponse:
     return JsonResponse({"id": item_id})
 
 
+def work(request: HttpRequest, n: int) -> HttpResponse:
+    """A request that is a session with a span and an event (the shutdown tests)."""
+    tracer = get_default_tracer()
+    assert tracer is not None
+    with tracer.trace("step"):
+        tracer.create_event("worked", "tool", inputs={"n": n})
+    return JsonResponse({"n": n})
+
+
 def article(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return HttpResponse(str(kwargs))
 

@@ -4,6 +4,13 @@ A span opened by a tracer (``trace()``, ``@trace``, ``link()``) records that tra
 context, so a bare ``@trace`` deeper down uses the tracer whose span is current. With no such
 span it uses the *default tracer*: the one set with :func:`set_default_tracer`, else the first
 tracer created that is still open.
+
+Work handed to another thread carries the context of the code that handed it over, while any
+tracer with ``propagate_thread_context`` (the default) is open: a ``threading.Thread`` runs in a
+copy of the context its ``start()`` was called in, and a task given to a ``ThreadPoolExecutor``
+(``submit``, ``map``, and so ``loop.run_in_executor``) in a copy of its submitter's. A pool's
+worker thread itself carries nothing, so one task's context never stays for the next. The SDK's
+own threads start empty (:func:`sdk_thread`).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ __all__ = [
     "owner_of",
     "propagate_context",
     "register",
+    "sdk_thread",
     "set_default_tracer",
     "unregister",
 ]
@@ -181,6 +189,15 @@ def _start_in_context(self: threading.Thread) -> None:
         self._honeyhive_context_bound = True  # type: ignore[attr-defined]
     assert _original_start is not None
     _original_start(self)
+
+
+def sdk_thread(target: Callable[[], object], name: str) -> threading.Thread:
+    """A daemon thread for the SDK's own work: it starts with an empty context, whatever the
+    context of the code that starts it (no span kept alive by it, none leaked into it)."""
+    thread = threading.Thread(target=contextvars.Context().run, args=(target,), name=name)
+    thread.daemon = True
+    thread._honeyhive_context_bound = True  # type: ignore[attr-defined]
+    return thread
 
 
 def enable_thread_propagation() -> None:

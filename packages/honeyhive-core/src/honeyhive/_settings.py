@@ -6,6 +6,7 @@ validation error is a ``ValueError`` that names the setting and the environment 
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import ipaddress
 import math
@@ -19,10 +20,20 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from honeyhive._diagnostics import logger
 from honeyhive._http import redact_url
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
-__all__ = ["DEFAULT_SERVER_URL", "ENV_VARS", "Settings", "is_loopback_url", "resolve"]
+__all__ = [
+    "DEFAULT_SERVER_URL",
+    "ENV_VARS",
+    "OTHER_ENV_VARS",
+    "Settings",
+    "default_service_name",
+    "is_loopback_url",
+    "resolve",
+    "warn_unknown_env",
+]
 
 DEFAULT_SERVER_URL = "https://api.dp1.us.honeyhive.ai"
 
@@ -61,6 +72,47 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "redact_headers": ("HH_REDACT_HEADERS",),
     "redact_query_params": ("HH_REDACT_QUERY_PARAMS",),
 }
+
+# -- HH_* variables that are not tracer settings, and typos ------------------------------------
+
+#: ``HH_*`` variables read elsewhere: the integrations' server options
+#: (``honeyhive.http_server``) and the local collector's commands (``honeyhive serve``/``traces``).
+OTHER_ENV_VARS = frozenset(
+    {
+        "HH_EXCLUDED_URLS",
+        "HH_TRUST_INCOMING_CONTEXT",
+        "HH_ALLOWED_BAGGAGE_KEYS",
+        "HH_COLLECTOR_DB",
+        "HH_COLLECTOR_API_KEY",
+        "HH_COLLECTOR_PORT",
+        "HH_COLLECTOR_PRICES",
+    }
+)
+_warned_env: set[str] = set()
+
+
+def warn_unknown_env(environ: Mapping[str, str]) -> None:
+    """One WARNING per unknown ``HH_*`` variable (per process), naming the closest known one:
+    a typo in a variable's name is otherwise ignored without a word."""
+    known = sorted({var for names in ENV_VARS.values() for var in names} | OTHER_ENV_VARS)
+    for name in sorted(environ):
+        if not name.startswith("HH_") or name in known or name in _warned_env:
+            continue
+        _warned_env.add(name)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        logger.warning(
+            "honeyhive: the environment variable %s is not a HoneyHive setting and is ignored%s",
+            name,
+            f" (did you mean {close[0]}?)" if close else "",
+        )
+
+
+def default_service_name() -> str:
+    """``service.name`` when neither ``OTEL_SERVICE_NAME`` nor ``OTEL_RESOURCE_ATTRIBUTES``
+    names one and no integration knows the app: the program's name (``worker`` for
+    ``worker.py``), which tells one script from another better than the project does."""
+    return _default_session_name()
+
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -113,6 +165,9 @@ class Settings:
     redact_keys: tuple[str, ...] = ()
     redact_headers: tuple[str, ...] = ()
     redact_query_params: tuple[str, ...] = ()
+    #: The session name was chosen (argument, config, HH_SESSION_NAME), not defaulted: every
+    #: session this tracer starts, per-request ones included, is named so.
+    session_name_given: bool = field(default=False)
 
     def __repr__(self) -> str:  # the API key is a SecretStr; show the rest
         return (
@@ -194,6 +249,8 @@ def _default_session_name() -> str:
     base = os.path.basename(main)
     if base.endswith(".py"):
         base = base[:-3]
+    if base == "__main__":  # python -m package: the package (uvicorn, gunicorn, django)
+        base = os.path.basename(os.path.dirname(main))
     return base if base and base not in ("-c", "-m") else "python"
 
 
@@ -334,6 +391,8 @@ def resolve(
     if unknown:
         raise ValueError(f"unknown setting(s) for HoneyHiveTracer: {', '.join(unknown)}")
 
+    if environ is None:
+        warn_unknown_env(os.environ)
     merged: dict[str, Any] = {}
     merged.update(_from_env(os.environ if environ is None else environ))
     merged.update(_set_fields(config))
@@ -415,6 +474,7 @@ def resolve(
         redact_keys=tuple(tracer.redact_keys or ()),
         redact_headers=tuple(tracer.redact_headers or ()),
         redact_query_params=tuple(tracer.redact_query_params or ()),
+        session_name_given=tracer.session_name is not None,
     )
 
 

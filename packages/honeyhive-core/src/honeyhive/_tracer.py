@@ -18,7 +18,7 @@ import uuid
 import weakref
 from collections.abc import Mapping, MutableMapping, Sequence
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -36,6 +36,8 @@ from honeyhive import _forksafe as forksafe
 from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
 from honeyhive._export import (
+    API_SENDERS,
+    ApiChannel,
     Delivery,
     HttpTransport,
     IsolatedProcessor,
@@ -44,6 +46,8 @@ from honeyhive._export import (
     SpanPreparer,
     client_headers,
     gate_for,
+    report_for,
+    split_batch,
     spool_for,
 )
 from honeyhive._http import (
@@ -53,8 +57,8 @@ from honeyhive._http import (
     enable_client_tracing,
     redact_url,
 )
-from honeyhive._settings import resolve
-from honeyhive._signals import install_sigterm_flush
+from honeyhive._settings import default_service_name, resolve
+from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     DEFAULT_REDACT_KEYS,
     DROP,
@@ -78,7 +82,7 @@ from honeyhive._spans import (
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
 
-__all__ = ["HoneyHiveTracer"]
+__all__ = ["HoneyHiveTracer", "flush_for_exit"]
 
 
 class _Unset:
@@ -207,33 +211,51 @@ class HoneyHiveTracer:
         ]
         self._processors = tuple(processors)
         self._api_enabled = "honeyhive" in settings.exporters and not settings.test_mode
-        api = None
+        api_outbox = None
         if self._api_enabled:
-            api = Outbox(
+            api_outbox = Outbox(
                 HttpTransport(
                     settings.server_url,
                     client_headers(plugin_config),
                     verify=settings.verify_tls,
                     gate=gate_for(settings.server_url),
+                    connections=API_SENDERS,
                 ),
                 drops={"calls": self._call_drops, "spans": self._call_drops},
                 max_bytes=settings.max_queue_bytes,
                 timeout=settings.export_timeout,
                 spool=spool_for(plugin_config, settings.server_url),
+                split=split_batch,
                 name="honeyhive-api",
+                senders=API_SENDERS,
+                report=report_for(settings.server_url, "HH_API_URL"),
             )
+        preparer = SpanPreparer(settings, self._session_id, secret_keys, self._mask)
+        #: The one path of every API call (session starts, events, enrichments).
+        self._api = ApiChannel(
+            base_url=settings.server_url,
+            outbox=api_outbox,
+            drops=self._call_drops,
+            scrub=preparer.stamp.scrub_text,
+            max_queued=settings.max_queue_size,
+        )
         self._delivery = Delivery(
             exporters=exporters,
-            preparer=SpanPreparer(settings, self._session_id, secret_keys, self._mask),
-            api=api,
-            api_base=settings.server_url,
+            names=settings.exporters,
+            preparer=preparer,
+            api=self._api,
             max_queue_size=settings.max_queue_size,
             max_batch=settings.max_export_batch_size,
             schedule_delay=settings.schedule_delay,
             export_each_span=settings.disable_batch,
-            call_drops=self._call_drops,
         )
-        resource = Resource.create({"service.name": settings.project or "honeyhive"})
+        # service.name as OpenTelemetry has it: OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES,
+        # else a default that tells services apart (an integration may name its app later).
+        resource = Resource.create({})
+        service = str(resource.attributes.get("service.name") or "")
+        self._service_defaulted = not service or service.startswith("unknown_service")
+        if self._service_defaulted:
+            resource = resource.merge(Resource({"service.name": default_service_name()}))
         # Room for the captured attributes and the SDK's own, and never less than what
         # OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (or its default) gives instrumentors' spans.
         otel_default = SpanLimits().max_span_attributes or 0
@@ -250,7 +272,10 @@ class HoneyHiveTracer:
         )
         for processor in processors:
             self._provider.add_span_processor(processor)
-        self._provider.add_span_processor(SessionProcessor(self._delivery))
+        self._session_processor = SessionProcessor(
+            self._delivery, self._session_id, self._start_own_session
+        )
+        self._provider.add_span_processor(self._session_processor)
         self._spans = SpanFactory(
             self._provider.get_tracer("honeyhive", __version__),
             InstrumentationScope("honeyhive", __version__),
@@ -263,9 +288,14 @@ class HoneyHiveTracer:
         if settings.link_carrier:
             self._link_context = _propagation.extract(self._propagator, settings.link_carrier)
 
-        if not settings.session_id_given:
-            self._send_session_start()
-        elif settings.inputs or settings.evaluation:
+        # The tracer's own session starts when it is first used (a span of it starts,
+        # enrich_session, create_event, inject): a tracer that only serves per-request
+        # sessions (a web server's) or is never used (``manage.py check``) starts none.
+        self._own_lock = forksafe.Lock()
+        self._own_pending = not settings.session_id_given
+        self._own_announced = settings.session_id_given  # inject() sent its start at once
+        self._session_processor.own_pending = self._own_pending
+        if settings.session_id_given and (settings.inputs or settings.evaluation):
             # Joining an existing session: what would have gone on its start updates it.
             self.enrich_session(inputs=settings.inputs, metadata=settings.evaluation or None)
         if settings.set_global_provider:
@@ -330,7 +360,7 @@ class HoneyHiveTracer:
 
     @property
     def session_id(self) -> str:
-        """This tracer's session (a UUID string)."""
+        """This tracer's session (a UUID string); it starts when it is first used."""
         return self._session_id
 
     @property
@@ -373,6 +403,14 @@ class HoneyHiveTracer:
     def dropped_api_calls(self) -> Mapping[str, int]:
         """Session starts, events and enrichments lost so far, by reason."""
         return dict(self._call_drops.snapshot())
+
+    @property
+    def dropped_by_exporter(self) -> Mapping[str, Mapping[str, int]]:
+        """What was lost where, by reason: ``queue`` (spans lost before any exporter), each
+        exporter by its plug-in name (``honeyhive``, ``otlp``, ...: spans), ``api`` (API
+        calls). ``refused`` counts what a backend answered with a 4xx (never retried),
+        apart from ``network_error`` (unreachable, timed out, 5xx)."""
+        return self._delivery.dropped_by_exporter()
 
     def __repr__(self) -> str:
         return (
@@ -538,6 +576,8 @@ class HoneyHiveTracer:
         if not check.accepts("enrich_session", "session_id", session_id, str, "a string"):
             session_id = None
         target = session_id or self._current_session_id()
+        if target == self._session_id:
+            self._start_own_session()
         body: dict[str, Any] = {"event_id": target}
         fields = {
             "metadata": check.mapping("enrich_session", "metadata", metadata),
@@ -560,7 +600,7 @@ class HoneyHiveTracer:
                     **(merged if isinstance(merged, dict) else {}),
                     "inputs": copied,
                 }
-        self._delivery.add_call("PUT", "/events", body)
+        self._api.update_event(body)
 
     @entry_point(lambda: str(uuid.uuid4()))
     def create_event(
@@ -596,13 +636,16 @@ class HoneyHiveTracer:
         ):
             check.report("create_event", "duration", "must be a finite number of milliseconds")
             duration = None
+        session_id = session_id or self._current_session_id()
+        if session_id == self._session_id:
+            self._start_own_session()
         event: dict[str, Any] = {
             "event_id": event_id,
             "project": self.project,
             "source": self.source,
             "event_name": safe_text(event_name, limit),
             "event_type": event_type_for(event_type),
-            "session_id": session_id or self._current_session_id(),
+            "session_id": session_id,
             "duration": duration,
         }
         captured = {
@@ -623,8 +666,7 @@ class HoneyHiveTracer:
         parent = trace_api.get_current_span().get_span_context()
         if parent.is_valid:
             event.setdefault("parent_id", format(parent.span_id, "016x"))
-        body = {"event": {k: v for k, v in event.items() if v is not None}}
-        self._delivery.add_call("POST", "/events", body)
+        self._api.create_event({k: v for k, v in event.items() if v is not None})
         return event_id
 
     def _body(self, value: Any, path: str, masked: bool = True) -> Any:
@@ -668,6 +710,12 @@ class HoneyHiveTracer:
             "inject", "carrier", target, MutableMapping, "a mutable mapping (or give a setter)"
         ):
             return target
+        if not self._own_announced and self._current_session_id() == self._session_id:
+            # Its id leaves the process: another service's spans may name it soon, so its
+            # start goes now rather than at the next scheduled export.
+            self._own_announced = True
+            self._start_own_session()
+            self._delivery.wake()
         try:
             _propagation.inject(self._propagator, target, self._baggage_defaults(), setter)
         except Exception as exc:
@@ -700,9 +748,50 @@ class HoneyHiveTracer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def _send_session_start(self) -> None:
-        settings = self._settings
-        self._start_session(self._session_id, settings.inputs)
+    def _adopt_service_name(self, name: str) -> None:
+        """An integration knows the app this tracer serves (Flask's ``app.name``, FastAPI's
+        title, Django's project): it names the service, unless the environment did, or
+        another app did first. Spans started from now on carry it."""
+        if not name or not self._service_defaulted:
+            return
+        self._service_defaulted = False
+        provider = self._provider
+        named = Resource({"service.name": name})
+        update = getattr(provider, "_update_resource", None)
+        if update is not None:  # the SDK's own way, which also renews its tracers
+            update(named)
+        else:  # an older SDK
+            provider._resource = provider.resource.merge(named)
+        self._spans.use_resource(provider.resource)
+
+    def _start_own_session(self) -> None:
+        """The tracer's own session is used for the first time: start it (once).
+
+        The start is queued before the flag drops, under the lock: whoever then finds the
+        session started (and queues a span, an event) queues it after the start.
+        """
+        if not self._own_pending:
+            return
+        with self._own_lock:
+            if self._session_processor.own_pending:  # still, now that we hold the lock
+                self._start_session(self._session_id, self._settings.inputs)
+                self._own_pending = False
+                self._session_processor.own_pending = False
+
+    def _start_own_session_later(self) -> None:
+        """A session id chosen ahead (``honeyhive.testing``) that is still a new session."""
+        with self._own_lock:
+            self._own_pending = True
+            self._session_processor.own_pending = True
+
+    def _open_session(self, session_id: str, start: Callable[[], dict[str, Any]]) -> None:
+        """A per-request session: it starts when :meth:`_start_open_session` is called (the
+        request ended), or early when a flush needs it; ``start()`` builds its start then
+        (with :meth:`_session_event`), named as far as is known."""
+        self._api.open_session(session_id, start)
+
+    def _start_open_session(self, session_id: str) -> None:
+        self._api.start_open_session(session_id)
 
     def _start_session(
         self,
@@ -711,20 +800,33 @@ class HoneyHiveTracer:
         session_name: Optional[str] = None,
     ) -> None:
         """Queue a session start (encoded and sent in the background)."""
+        self._api.start_session(self._session_event(session_id, session_name, inputs))
+
+    def _session_event(
+        self,
+        session_id: str,
+        session_name: Optional[str] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+        start_time: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """A session's start as the batch event that starts it (``event_type`` ``session``);
+        ``start_time`` in milliseconds since the epoch (default: now)."""
         settings = self._settings
-        session: dict[str, Any] = {
-            "session_name": session_name or settings.session_name,
-            "source": settings.source,
+        event: dict[str, Any] = {
+            "event_type": "session",
+            "event_id": session_id,
             "session_id": session_id,
+            "event_name": session_name or settings.session_name,
+            "source": settings.source,
+            "start_time": int(time.time() * 1000) if start_time is None else start_time,
         }
         if settings.project:
-            session["project"] = settings.project
+            event["project"] = settings.project
         if inputs:
-            session["inputs"] = self._body(inputs, "inputs")
+            event["inputs"] = self._body(inputs, "inputs")
         if settings.evaluation:
-            session["metadata"] = dict(settings.evaluation)
-        body = {"session": session}
-        self._delivery.add_call("POST", "/session/start", body)
+            event["metadata"] = dict(settings.evaluation)
+        return event
 
     @entry_point(lambda: False)
     def flush(self, timeout: Optional[float] = None) -> bool:
@@ -776,6 +878,52 @@ class HoneyHiveTracer:
             self._provider.shutdown()
         except Exception as exc:
             internal_error("closing the tracer", exc)
+        self._tell_losses()
+
+    def _tell_losses(self) -> None:
+        """One WARNING with everything this tracer could not deliver, and why (if anything)."""
+        try:
+            parts: list[str] = []
+            reasons: set[str] = set()
+            for where, counts in self._delivery.dropped_by_exporter().items():
+                total = sum(counts.values())
+                if not total:
+                    continue
+                reasons.update(r for r, n in counts.items() if n)
+                listed = ", ".join(f"{r} {n}" for r, n in counts.items() if n)
+                noun = ("API call" if where == "api" else "span") + ("" if total == 1 else "s")
+                label = {"api": "API", "queue": "before export"}.get(where, f"{where} exporter")
+                parts.append(f"{label}: {total} {noun} ({listed})")
+            if not parts:
+                return
+            logger.warning(
+                "honeyhive: not delivered by this tracer%s: %s. %s",
+                f" (project {self.project})" if self.project else "",
+                "; ".join(parts),
+                " ".join(self._why(sorted(reasons))),
+            )
+        except Exception as exc:  # telling must never break closing
+            internal_error("telling what was lost", exc)
+
+    def _why(self, reasons: Sequence[str]) -> list[str]:
+        settings = self._settings
+        why = []
+        if set(reasons) & {"network_error", "refused", "rate_limited", "payload_too_large"}:
+            reports = [report_for(settings.server_url)]
+            reports += [r for e in self._exporters if (r := getattr(e, "report", None))]
+            seen = set()
+            for report in reports:
+                if report.last_detail and report.url not in seen:
+                    seen.add(report.url)
+                    why.append(f"{report.url}: {report.last_detail}.")
+        if "shutdown" in reasons:
+            why.append(
+                f"shutdown: still queued or unanswered when the exit budget "
+                f"({settings.exit_timeout:g} s, HH_EXIT_TIMEOUT) ran out."
+            )
+        if "queue_full" in reasons:
+            why.append("queue_full: more than the queue holds (HH_MAX_QUEUE_SIZE/_BYTES).")
+        return why
 
     def __enter__(self) -> HoneyHiveTracer:
         return self
@@ -816,7 +964,7 @@ def _in_multiprocessing_child(marker: _ForkMarker) -> None:
     # finalizers multiprocessing registers for itself do. Spans made in the child get delivered.
     import multiprocessing.util
 
-    multiprocessing.util.Finalize(None, _close_all_at_exit, exitpriority=100)
+    multiprocessing.util.Finalize(None, _close_all, exitpriority=100)
 
 
 def _at_exit(tracer: HoneyHiveTracer) -> None:
@@ -828,8 +976,31 @@ def _at_exit(tracer: HoneyHiveTracer) -> None:
             import multiprocessing.util
 
             multiprocessing.util.register_after_fork(_fork_marker, _in_multiprocessing_child)
-            install_sigterm_flush(_close_all_at_exit, _exit_budget)
+            install_sigterm_flush(_close_all, _exit_budget)
             _exit_registered = True
+
+
+_exit_started: Optional[float] = None  # when the process began shutting down, if it did
+_EXIT_STEPS_WITHIN = 5.0  # a shutdown's steps follow each other within this, past the budget
+
+
+def _exit_deadline(budget: float) -> float:
+    """The end of the exit budget: counted from the first step of a shutdown (a server's
+    shutdown flush, the SIGTERM handler or the exit hook), not restarted by the steps that
+    follow it. A process that went on living long after a shutdown flush (an ASGI test client's
+    lifespan) gets a fresh budget."""
+    global _exit_started
+    now = time.monotonic()
+    with _exit_lock:
+        if _exit_started is None or now - _exit_started > budget + _EXIT_STEPS_WITHIN:
+            _exit_started = now
+        return _exit_started + budget
+
+
+def flush_for_exit(tracer: HoneyHiveTracer) -> bool:
+    """A server is shutting down: deliver what is queued within what is left of the budget."""
+    deadline = _exit_deadline(tracer._settings.exit_timeout)
+    return tracer.flush(max(0.0, deadline - time.monotonic()))
 
 
 def _exit_budget() -> float:
@@ -838,12 +1009,20 @@ def _exit_budget() -> float:
 
 
 def _close_all_at_exit() -> None:
-    """Close every open tracer; all of them share one exit budget (the largest configured)."""
+    """Close every open tracer; all of them share one exit budget (the largest configured).
+
+    Then, if a server's SIGTERM was held back for this (see ``_signals``), raise it."""
+    try:
+        _close_all()
+    finally:
+        raise_deferred_signal()
+
+
+def _close_all() -> None:
     tracers = [t for t in list(_open_tracers) if not t.closed]
     if not tracers:
         return
-    budget = max(t._settings.exit_timeout for t in tracers)
-    deadline = time.monotonic() + budget
+    deadline = _exit_deadline(max(t._settings.exit_timeout for t in tracers))
     for tracer in tracers:
         try:
             with tracer._close_lock:

@@ -63,7 +63,7 @@ def configure(raw: Any) -> None:
                     new.tracer_error = message  # nothing configured and no usable environment
                 logger.warning("honeyhive_django: no tracer built: %s", message)
         if tracer is not None and (settings.tracer is not None or settings.tracer_kwargs):
-            new.fixed = RequestTracer(tracer, settings.server, _NAME)
+            new.fixed = RequestTracer(tracer, settings.server, _NAME, _service())
     global state
     with _lock:
         state = new
@@ -94,8 +94,17 @@ def request_tracer() -> Optional[RequestTracer]:
         return None
     last = current.last
     if last is None or last.tracer is not tracer:
-        last = current.last = RequestTracer(tracer, settings.server, _NAME)
+        last = current.last = RequestTracer(tracer, settings.server, _NAME, _service())
     return last
+
+
+def _service() -> Optional[str]:
+    """The Django project (``mysite`` for ``mysite.settings``): service.name unless the
+    environment names one."""
+    from django.conf import settings
+
+    module = getattr(settings, "SETTINGS_MODULE", None) or ""
+    return module.split(".")[0] or None
 
 
 def configure_from_django() -> None:

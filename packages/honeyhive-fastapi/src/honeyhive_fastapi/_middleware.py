@@ -12,20 +12,27 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from honeyhive import HoneyHiveTracer
-from honeyhive.http_server import RequestInfo, RequestScope, ServerConfig, internal_error, logger
+from honeyhive.http_server import (
+    RequestInfo,
+    RequestScope,
+    ServerConfig,
+    exit_budget,
+    flush_at_shutdown,
+    internal_error,
+    logger,
+)
 from honeyhive_fastapi import _background
 from honeyhive_fastapi._errors import PENDING_KEY, is_closing_stack, wrap_error_handler
 from honeyhive_fastapi._native import app_being_built, quiet_native_server_span
 from honeyhive_fastapi._request import request_info
 from honeyhive_fastapi._routes import TELEMETRY_KEY, new_route_recorder, route_of
-from honeyhive_fastapi._tracing import TracerSource
+from honeyhive_fastapi._tracing import TracerSource, service_of
 
 __all__ = ["HoneyHiveMiddleware"]
 
 ASGIApp = Callable[..., Any]
 _MARKER = "honeyhive.traced"  # on the scope: an outer HoneyHive middleware owns this request
 _STARLETTE_OTEL = "starlette.opentelemetry"
-_FLUSH_TIMEOUT = 5.0
 
 
 class _Request:
@@ -152,7 +159,10 @@ class HoneyHiveMiddleware:
             await self.app(scope, receive, send)
 
     def _start(self, scope: Any, kind: str) -> Optional[_Request]:
-        rt = self._tracers.get()
+        tracers = self._tracers
+        if tracers.service is None:
+            tracers.service = service_of(scope.get("app")) or ""
+        rt = tracers.get()
         if rt is None:
             return None
         info = request_info(scope, kind)
@@ -291,14 +301,14 @@ class HoneyHiveMiddleware:
         return honeyhive_lifespan_send
 
     async def _flush(self) -> None:
-        """Flush the tracer in use, off the event loop, bounded."""
+        """Flush the tracer in use, off the event loop, within the tracer's exit budget."""
         tracer = self._tracers.explicit or self._tracers.in_use()
         if tracer is None or tracer.closed:
             return
         try:
             loop = asyncio.get_running_loop()
             await asyncio.wait_for(
-                loop.run_in_executor(None, tracer.flush, _FLUSH_TIMEOUT), _FLUSH_TIMEOUT + 1
+                loop.run_in_executor(None, flush_at_shutdown, tracer), exit_budget(tracer) + 1
             )
         except Exception as exc:
             logger.warning("flushing at shutdown failed: %r", exc)

@@ -3,7 +3,9 @@
 FastAPI's routers report the full template (mount and ``include_router`` prefixes included) to
 the request-telemetry object in ``scope["fastapi.telemetry"]`` as they route: we read that when
 it is there. Otherwise (plain Starlette) the selected ``scope["route"]`` plus the mount path
-accumulated in ``root_path``.
+accumulated in ``root_path``. A Starlette app mounted in a FastAPI app routes without telling
+FastAPI (its template stops at the mount, ``/star/{path}``): the route its own router chose,
+under the mount path, is the full template then (``/star/things/{thing_id}``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,16 @@ def new_route_recorder(scope: Any, method: str) -> Optional[Any]:
 def route_of(scope: Any, telemetry: Any) -> Optional[str]:
     """The template of the route that handled the request; None when none matched."""
     if _kind is not None and isinstance(telemetry, _kind) and telemetry.route:
-        return str(telemetry.route)
+        recorded = str(telemetry.route)
+        if not recorded.endswith("/{path}"):
+            return recorded
+        # The last thing FastAPI saw was a mount: a mounted app may have routed further.
+        return _selected(scope) or recorded
+    return _selected(scope)
+
+
+def _selected(scope: Any) -> Optional[str]:
+    """The innermost route a router selected, under the mount paths in ``root_path``."""
     route = scope.get("route")
     if route is None:
         return None

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from honeyhive import HoneyHiveTracer, get_default_tracer
 from honeyhive.http_server import RequestTracer, ServerConfig, tracer_from_environment
 
-__all__ = ["TracerSource"]
+__all__ = ["TracerSource", "service_of"]
 
 
 class TracerSource:
@@ -17,6 +17,9 @@ class TracerSource:
         self.explicit = tracer
         self.config = config
         self._current: Optional[RequestTracer] = None
+        #: The app's title (a FastAPI app whose title is not the default): its service.name
+        #: unless the environment names one. Learnt from the first request's scope.
+        self.service: Optional[str] = None
 
     def _resolve(self) -> Optional[HoneyHiveTracer]:
         if self.explicit is not None:
@@ -33,10 +36,16 @@ class TracerSource:
         if tracer is None:
             return None
         if current is None or current.tracer is not tracer:
-            current = RequestTracer(tracer, self.config, "fastapi")
+            current = RequestTracer(tracer, self.config, "fastapi", self.service)
             self._current = current
         return current
 
     def in_use(self) -> Optional[Any]:
         current = self._current
         return None if current is None else current.tracer
+
+
+def service_of(app: Any) -> Optional[str]:
+    """A FastAPI app's title, when it was given one (the default "FastAPI" names nothing)."""
+    title = getattr(app, "title", None)
+    return title if isinstance(title, str) and title and title != "FastAPI" else None

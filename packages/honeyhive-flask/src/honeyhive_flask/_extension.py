@@ -107,7 +107,7 @@ class HoneyHive:
         config = ServerConfig.from_settings(
             session_per_request=options.pop("session_per_request", True), **options
         )
-        tracing = AppTracing(tracer, config, f"flask:{app.name}")
+        tracing = AppTracing(tracer, config, f"flask:{app.name}", service=app.name)
         app.wsgi_app = HoneyHiveMiddleware(app.wsgi_app, tracing)  # type: ignore[method-assign]
         got_request_exception.connect(_on_unhandled_exception, app, weak=False)
         _remember_handled_exceptions(app)

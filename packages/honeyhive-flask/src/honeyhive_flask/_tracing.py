@@ -32,13 +32,21 @@ class AppTracing:
         "config",
         "name",
         "needs_request",
+        "service",
         "tracer",
     )
 
-    def __init__(self, tracer: Optional[HoneyHiveTracer], config: ServerConfig, name: str) -> None:
+    def __init__(
+        self,
+        tracer: Optional[HoneyHiveTracer],
+        config: ServerConfig,
+        name: str,
+        service: Optional[str] = None,
+    ) -> None:
         self.tracer = tracer  # None: the default tracer at request time, else the environment's
         self.config = config
         self.name = name
+        self.service = service  # the app's name: service.name unless the environment has one
         self.capture_response_headers = bool(config.capture_response_headers)
         self.needs_request = (
             config.session_id_for is not None
@@ -63,7 +71,9 @@ class AppTracing:
             with self._lock:
                 bound = self._request_tracer
                 if bound is None or bound.tracer is not tracer:
-                    bound = self._request_tracer = RequestTracer(tracer, self.config, self.name)
+                    bound = self._request_tracer = RequestTracer(
+                        tracer, self.config, self.name, self.service
+                    )
         return bound
 
     def start(self, environ: Mapping[str, Any]) -> Optional[RequestScope]:

@@ -1,9 +1,11 @@
 """``honeyhive doctor``: what the SDK would do here, and whether the backend answers.
 
-Three parts: the configuration a tracer built now would resolve (environment and defaults, with
+Four parts: the configuration a tracer built now would resolve (environment and defaults, with
 the API key masked), the plug-ins and integrations found through entry points (with the
-distribution and version that provides each, and whether it imports), and one real request to
-the configured backend with the configured key. The exit status is 1 if any of it is a problem.
+distribution and version that provides each, and whether it imports), one real request to the
+configured backend with the configured key, and one span with its session start sent through the
+SDK itself, with what each exporter and the API channel delivered or lost (refusals counted
+apart from network errors). The exit status is 1 if any of it is a problem.
 The API key never appears in the output: at most its first characters, and every line is
 scrubbed of it before it is printed.
 """
@@ -247,6 +249,58 @@ def _backend(report: _Report, settings: Any, timeout: float) -> None:
         )
 
 
+def _delivery(report: _Report, timeout: float) -> None:
+    """One span and its session start through a real tracer; what each path did with them."""
+    import logging
+
+    from honeyhive import HoneyHiveTracer
+    from honeyhive._export import last_failure
+
+    report.add("delivery (one span and its session start, sent through the SDK)")
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):  # the SDK's warnings become part of this report
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = _Keep(logging.WARNING)
+    sdk_logger = logging.getLogger("honeyhive")
+    sdk_logger.addHandler(keep)
+    try:
+        tracer = HoneyHiveTracer(
+            session_name="honeyhive doctor", export_timeout=timeout, exit_timeout=timeout
+        )
+        if tracer.test_mode:
+            report.add("  not checked (test mode sends nothing)")
+            tracer.close()
+            return
+        with tracer.trace("honeyhive doctor"):
+            pass
+        delivered = tracer.flush(timeout)
+        api_used = tracer._api_enabled
+        tracer.close()  # what the flush could not deliver is counted now
+        lost = {k: dict(v) for k, v in tracer.dropped_by_exporter.items()}
+    finally:
+        sdk_logger.removeHandler(keep)
+    for where, counts in lost.items():
+        if where == "queue" or (where == "api" and not api_used):
+            continue
+        label = "API calls" if where == "api" else f"{where} exporter"
+        failed = {reason: n for reason, n in counts.items() if n}
+        if failed:
+            listed = ", ".join(f"{reason} {n}" for reason, n in failed.items())
+            report.problem(f"  {label:<22} lost: {listed}")
+        else:
+            report.add(f"  {label:<22} {'delivered' if delivered else 'not acknowledged'}")
+    detail = last_failure(tracer.server_url)
+    if detail:
+        report.add(f"  last failure: {detail}")
+    for record in records:
+        report.add(f"  {record.getMessage()}")
+    if not delivered and not any(any(c.values()) for c in lost.values()):
+        report.problem(f"  not everything was acknowledged within {timeout:g} s")
+
+
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "doctor",
@@ -285,6 +339,8 @@ def run(args: argparse.Namespace) -> int:
         report.add("backend: not checked (the configuration is invalid)")
     else:
         _backend(report, settings, args.timeout)
+        report.add()
+        _delivery(report, args.timeout)
     report.add()
     report.add(
         "no problems found"

@@ -3,7 +3,8 @@ the viewer itself.
 
 Ingest (what the SDK sends):
 
-* ``POST /session/start``, ``POST /events``, ``PUT /events``: JSON, the HoneyHive API's shapes;
+* ``POST /session/start``, ``POST /events``, ``PUT /events``, ``POST /events/batch``: JSON, the
+  HoneyHive API's shapes (a batch is stored whole, in one transaction);
 * ``POST /opentelemetry/v1/traces`` and ``POST /v1/traces``: OTLP ``ExportTraceServiceRequest``
   as protobuf (``application/x-protobuf``) or JSON (``application/json``), optionally gzip.
 
@@ -31,7 +32,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -234,6 +235,18 @@ class _Collector:
         event_id = await self._json(request, parse, store)
         return JSONResponse({"success": True, "event_id": event_id})
 
+    async def events_batch(self, request: Request) -> Response:
+        def store(batch: payloads.EventBatch) -> payloads.EventBatch:
+            self.store.add_batch(batch)
+            return batch
+
+        parse = functools.partial(payloads.batch_body, time.time_ns())
+        batch = await self._json(request, parse, store)
+        answer: dict[str, Any] = {"success": True, "event_ids": batch.event_ids}
+        if batch.session_id is not None:
+            answer["session_id"] = batch.session_id
+        return JSONResponse(answer)
+
     # -- read --------------------------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
@@ -349,6 +362,7 @@ def build_app(
     routes = [
         Route("/session/start", _guard(collector.session_start), methods=["POST"]),
         Route("/events", _guard(collector.events), methods=["POST", "PUT"]),
+        Route("/events/batch", _guard(collector.events_batch), methods=["POST"]),
         *(Route(path, _guard(collector.traces), methods=["POST"]) for path in TRACE_PATHS),
         Route("/api/health", _guard(collector.health), methods=["GET"]),
         Route("/api/stats", _guard(collector.stats), methods=["GET"]),

@@ -6,6 +6,12 @@
   "parent_id"?, "inputs"?, "outputs"?, "error"?, "duration"? (ms), "start_time"? (ms), ...}}``
 * ``PUT /events`` ``{"event_id": <session or event id>, "metadata"?, "feedback"?, "metrics"?,
   "outputs"?, "config"?, "user_properties"?, "duration"?}``
+* ``POST /events/batch`` ``{"events": [<event>, ...], "is_single_session"?, "session_properties"?
+  (or ``session``)}``: each event as in ``POST /events``; one of type ``session`` starts the
+  session its ``session_id`` names (its ``event_name`` is the session's name, and what it
+  carries besides the start's fields is kept as an update of the session). With
+  ``is_single_session`` every event joins one session (the first event's ``session_id``, else a
+  new one), started with ``session_properties``.
 
 Validation is about shape only (what the collector needs to file the record); every field the
 client sent is kept as it came.
@@ -17,17 +23,19 @@ import json
 import math
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from honeyhive._collector.records import MAX_ID_LENGTH, MAX_TIME_NS, PayloadError, dumps, time_ns
 
 __all__ = [
     "UPDATE_FIELDS",
+    "EventBatch",
     "EventRecord",
     "EventUpdate",
     "SessionStart",
     "event_body",
     "json_object",
+    "parse_batch",
     "parse_event",
     "parse_session_start",
     "parse_update",
@@ -66,6 +74,15 @@ class EventRecord:
 class EventUpdate:
     target_id: str
     body: str  # the update as sent, without event_id (JSON)
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """What one ``POST /events/batch`` stores, in order, and what it answers."""
+
+    items: list[Union[SessionStart, EventRecord, EventUpdate]]
+    event_ids: list[str]
+    session_id: Optional[str]  # the one session of an ``is_single_session`` batch
 
 
 def json_object(data: bytes) -> dict[str, Any]:
@@ -164,6 +181,10 @@ def parse_event(doc: dict[str, Any], received_ns: int) -> EventRecord:
     event = doc.get("event")
     if not isinstance(event, dict):
         raise PayloadError('the body must be {"event": {...}}')
+    return _event(event, received_ns)
+
+
+def _event(event: dict[str, Any], received_ns: int) -> EventRecord:
     event_id = _id(event.get("event_id"), "event.event_id") or str(uuid.uuid4())
     duration = _millis(event.get("duration"), "event.duration") or 0.0
     start_ms = _millis(event.get("start_time"), "event.start_time")
@@ -202,6 +223,101 @@ def parse_update(doc: dict[str, Any]) -> EventUpdate:
     return EventUpdate(target_id=target, body=dumps(body))
 
 
+#: The fields a session event starts its session with (the rest becomes an update of it).
+_START_FIELDS = frozenset(
+    {
+        "event_type",
+        "event_id",
+        "session_id",
+        "event_name",
+        "project",
+        "source",
+        "inputs",
+        "metadata",
+        "start_time",
+        "end_time",
+        "duration",
+        "children_ids",
+        "parent_id",
+    }
+)
+
+
+def parse_batch(doc: dict[str, Any], received_ns: int) -> EventBatch:
+    """``POST /events/batch``: every event is checked before anything is stored."""
+    events = doc.get("events")
+    if not isinstance(events, list):
+        raise PayloadError('the body must be {"events": [...]}')
+    single = doc.get("is_single_session", doc.get("single_session"))
+    if single is not None and not isinstance(single, bool):
+        raise PayloadError("is_single_session must be true or false")
+    properties = doc.get("session_properties", doc.get("session"))
+    if properties is not None and not isinstance(properties, dict):
+        raise PayloadError("session_properties must be a JSON object")
+    items: list[Union[SessionStart, EventRecord, EventUpdate]] = []
+    event_ids: list[str] = []
+    session_id: Optional[str] = None
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise PayloadError(f"events[{index}] must be a JSON object")
+    if single:
+        session_id = next(
+            (_id(e.get("session_id"), "event.session_id") for e in events if e.get("session_id")),
+            None,
+        ) or str(uuid.uuid4())
+        first = events[0] if events else {}
+        props = properties or {}
+        items.append(
+            SessionStart(
+                session_id=session_id,
+                name=_text(props.get("session_name"), "session_properties.session_name"),
+                project=_text(first.get("project"), "events[0].project"),
+                source=_text(first.get("source"), "events[0].source"),
+                inputs=None,
+                metadata=_json_field(props.get("metadata"), "session_properties.metadata"),
+            )
+        )
+        events = [{**e, "session_id": session_id} for e in events]
+    for index, event in enumerate(events):
+        if event.get("event_type") == "session":
+            start, extra = _session_event(event, index)
+            items.append(start)
+            if extra is not None:
+                items.append(extra)
+            event_ids.append(start.session_id)
+        else:
+            try:
+                record = _event(event, received_ns)
+            except PayloadError as exc:
+                raise PayloadError(f"events[{index}]: {exc.message}", status=exc.status) from None
+            items.append(record)
+            event_ids.append(record.event_id)
+    return EventBatch(items, event_ids, session_id)
+
+
+def _session_event(event: dict[str, Any], index: int) -> tuple[SessionStart, Optional[EventUpdate]]:
+    where = f"events[{index}]"
+    session_id = (
+        _id(event.get("session_id"), f"{where}.session_id")
+        or _id(event.get("event_id"), f"{where}.event_id")
+        or str(uuid.uuid4())
+    )
+    start = SessionStart(
+        session_id=session_id,
+        name=_text(event.get("event_name"), f"{where}.event_name"),
+        project=_text(event.get("project"), f"{where}.project"),
+        source=_text(event.get("source"), f"{where}.source"),
+        inputs=_json_field(event.get("inputs"), f"{where}.inputs"),
+        metadata=_json_field(event.get("metadata"), f"{where}.metadata"),
+    )
+    rest = {k: v for k, v in event.items() if k not in _START_FIELDS and v is not None}
+    if not rest:
+        return start, None
+    for name in UPDATE_FIELDS:
+        _json_field(rest.get(name), f"{where}.{name}")
+    return start, EventUpdate(target_id=session_id, body=dumps(rest))
+
+
 # Whole bodies to records: module-level, so that the child parser can run them (see .child).
 
 
@@ -215,3 +331,7 @@ def event_body(received_ns: int, data: bytes) -> EventRecord:
 
 def update_body(data: bytes) -> EventUpdate:
     return parse_update(json_object(data))
+
+
+def batch_body(received_ns: int, data: bytes) -> EventBatch:
+    return parse_batch(json_object(data), received_ns)

@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from honeyhive._collector.normalize import llm_view
-from honeyhive._collector.payloads import UPDATE_FIELDS, EventRecord, EventUpdate, SessionStart
+from honeyhive._collector.payloads import (
+    UPDATE_FIELDS,
+    EventBatch,
+    EventRecord,
+    EventUpdate,
+    SessionStart,
+)
 from honeyhive._collector.prices import PriceTable
 from honeyhive._collector.records import SessionHint, SpanBatch, SpanRow, dumps
 from honeyhive._collector.schema import (
@@ -179,6 +185,61 @@ def _merge(target: dict[str, Any], body: dict[str, Any]) -> None:
             target[key] = {**current, **value}
         else:
             target[key] = value
+
+
+def _write_start(db: sqlite3.Connection, start: SessionStart, received: int) -> None:
+    db.execute(
+        _UPSERT_FROM_START,
+        (
+            start.session_id,
+            start.name,
+            start.project,
+            start.source,
+            received,
+            received,
+            received,
+            start.inputs,
+            start.metadata,
+        ),
+    )
+
+
+def _write_event(db: sqlite3.Connection, event: EventRecord) -> bool:
+    cursor = db.execute(
+        f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            event.event_id,
+            event.session_id,
+            event.parent_id,
+            event.name,
+            event.event_type,
+            event.start_ns,
+            event.end_ns,
+            event.error,
+            event.body,
+        ),
+    )
+    if cursor.rowcount != 1:
+        return False
+    if event.session_id is not None:
+        db.execute(
+            _UPSERT_FROM_EVENT,
+            (
+                event.session_id,
+                _now_ns(),
+                event.start_ns,
+                event.end_ns,
+                int(event.error is not None),
+            ),
+        )
+    return True
+
+
+def _write_update(db: sqlite3.Connection, update: EventUpdate, received: int) -> None:
+    db.execute(
+        "INSERT INTO updates (target_id, received_ns, body) VALUES (?, ?, ?)",
+        (update.target_id, received, update.body),
+    )
 
 
 class Store:
@@ -394,62 +455,31 @@ class Store:
 
     def start_session(self, start: SessionStart) -> None:
         """Record a session start (creating the session, or completing one its spans made)."""
-        received = _now_ns()
         with self._transaction() as db:
-            db.execute(
-                _UPSERT_FROM_START,
-                (
-                    start.session_id,
-                    start.name,
-                    start.project,
-                    start.source,
-                    received,
-                    received,
-                    received,
-                    start.inputs,
-                    start.metadata,
-                ),
-            )
+            _write_start(db, start, _now_ns())
 
     def add_event(self, event: EventRecord) -> bool:
         """Store a standalone event; False if its id was already stored (nothing changes)."""
         with self._transaction() as db:
-            cursor = db.execute(
-                f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    event.event_id,
-                    event.session_id,
-                    event.parent_id,
-                    event.name,
-                    event.event_type,
-                    event.start_ns,
-                    event.end_ns,
-                    event.error,
-                    event.body,
-                ),
-            )
-            if cursor.rowcount != 1:
-                return False
-            if event.session_id is not None:
-                db.execute(
-                    _UPSERT_FROM_EVENT,
-                    (
-                        event.session_id,
-                        _now_ns(),
-                        event.start_ns,
-                        event.end_ns,
-                        int(event.error is not None),
-                    ),
-                )
-        return True
+            return _write_event(db, event)
 
     def add_update(self, update: EventUpdate) -> None:
         """Keep an update to a session or an event (merged into it when it is read)."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO updates (target_id, received_ns, body) VALUES (?, ?, ?)",
-                (update.target_id, _now_ns(), update.body),
-            )
+            _write_update(db, update, _now_ns())
+
+    def add_batch(self, batch: EventBatch) -> None:
+        """A batch of events (``POST /events/batch``) in one transaction, in order: the
+        sessions it starts, its events, and what its session events carry besides."""
+        received = _now_ns()
+        with self._transaction() as db:
+            for item in batch.items:
+                if isinstance(item, SessionStart):
+                    _write_start(db, item, received)
+                elif isinstance(item, EventRecord):
+                    _write_event(db, item)
+                else:
+                    _write_update(db, item, received)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -3,6 +3,10 @@
 Spans leave the application thread here and everything after happens on background threads,
 bounded in memory, every loss counted by reason.
 
+* ``_api``: :class:`ApiChannel`, the one path of every API call (session starts, events,
+  enrichments): batched into ``POST /events/batch``, several requests in flight, each after the
+  session starts it depends on; per-request sessions that start when their request ends.
+* ``_order``: numbered session starts and the tickets that keep other requests behind them.
 * ``_processors``: :class:`SessionProcessor`, the bridge from the provider to delivery (it stamps
   the session at span start and queues the span at its end); :class:`IsolatedProcessor`, which
   keeps a plug-in processor's failures away from user code; the built-in ``baggage`` plug-in.
@@ -11,6 +15,8 @@ bounded in memory, every loss counted by reason.
 * ``_exporters``: the built-in exporter plug-ins (``honeyhive``, ``otlp``, ``console``,
   ``memory``) and the client headers.
 * ``_encoding``: hand-written OTLP protobuf and OTLP/JSON encoders; request splitting.
+* ``_failures``: :class:`BackendReport`, failures to deliver told once per backend (then at
+  most a summary a minute), without a debug flag.
 * ``_outbox``: :class:`Outbox`, encoded requests for one backend, sent in order from their own
   thread, byte-bounded.
 * ``_transport``: :class:`HttpTransport`, the OTLP retry rules, ``Retry-After`` and the per-backend
@@ -20,6 +26,7 @@ bounded in memory, every loss counted by reason.
 The rest of the package imports what it needs from here, never from the modules above.
 """
 
+from honeyhive._export._api import API_SENDERS, ApiChannel, OpenSession, split_batch
 from honeyhive._export._delivery import Delivery
 from honeyhive._export._encoding import encode_json, encode_protobuf, split_request
 from honeyhive._export._exporters import (
@@ -33,10 +40,13 @@ from honeyhive._export._exporters import (
     otlp_exporter,
     spool_for,
 )
+from honeyhive._export._failures import BackendReport, last_failure, report_for
+from honeyhive._export._order import Sequence, Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._prepare import PreparedSpan, SpanPreparer, Stamp
 from honeyhive._export._processors import (
     BAGGAGE_SESSION_KEYS,
+    SESSION_ATTRIBUTE,
     BaggageProcessor,
     IsolatedProcessor,
     SessionProcessor,
@@ -52,24 +62,31 @@ from honeyhive._export._transport import (
 )
 
 __all__ = [
+    "API_SENDERS",
+    "ApiChannel",
     "BAGGAGE_SESSION_KEYS",
     "BackendGate",
+    "BackendReport",
     "BaggageProcessor",
     "Delivery",
     "HttpTransport",
     "IsolatedProcessor",
     "MAX_REQUEST_BYTES",
     "MemoryExporter",
+    "OpenSession",
     "OtlpHttpExporter",
     "Outbox",
     "Parcel",
     "PreparedSpan",
+    "SESSION_ATTRIBUTE",
     "SendResult",
+    "Sequence",
     "SessionProcessor",
     "SpanPreparer",
     "Spool",
     "SpooledParcel",
     "Stamp",
+    "Ticket",
     "baggage_processor",
     "client_headers",
     "console_exporter",
@@ -77,9 +94,12 @@ __all__ = [
     "encode_protobuf",
     "gate_for",
     "honeyhive_exporter",
+    "last_failure",
     "memory_exporter",
     "otlp_exporter",
     "parse_retry_after",
+    "report_for",
+    "split_batch",
     "split_request",
     "spool_for",
 ]

@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter, internal_error
 from honeyhive._export._encoding import encode_json, encode_protobuf, split_request
+from honeyhive._export._failures import BackendReport, report_for
+from honeyhive._export._order import Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 from honeyhive._export._spool import Spool
 from honeyhive._export._transport import HttpTransport, gate_for
@@ -84,8 +86,13 @@ class OtlpHttpExporter(SpanExporter):
         max_queue_bytes: int = 64 * 1024 * 1024,
         spool: Optional[Spool] = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        orders_after_sessions: bool = False,
+        report: Optional[BackendReport] = None,
     ) -> None:
         self.url = url
+        #: Whether batches wait for the session starts they follow (the HoneyHive API's own
+        #: backend: see ``honeyhive._export._order``).
+        self.orders_after_sessions = orders_after_sessions
         self._json = json_format
         self._encode: Callable[[Sequence[ReadableSpan]], bytes] = (
             encode_json if json_format else encode_protobuf
@@ -97,6 +104,7 @@ class OtlpHttpExporter(SpanExporter):
         self._timeout = timeout
         self._max_bytes = max_request_bytes
         self.drops = DropCounter("spans")
+        self.report = report
         self._outbox: Optional[Outbox] = None
         if transport is not None:  # None in test mode: encode everything, send nothing
             self._outbox = Outbox(
@@ -106,6 +114,7 @@ class OtlpHttpExporter(SpanExporter):
                 timeout=timeout,
                 spool=spool,
                 split=self._split_body,
+                report=report,
             )
 
     def __repr__(self) -> str:
@@ -113,40 +122,47 @@ class OtlpHttpExporter(SpanExporter):
 
     # -- what the tracer's delivery thread calls ----------------------------------------------
 
-    def export_batch(self, spans: Sequence[ReadableSpan]) -> None:
-        """Encode ``spans`` and queue the request (splitting it if above the OTLP cap)."""
+    def export_batch(self, spans: Sequence[ReadableSpan], after: Optional[Ticket] = None) -> None:
+        """Encode ``spans`` and queue the request (splitting it if above the OTLP cap).
+
+        ``after``: the session starts the request must not overtake.
+        """
         try:
             body = self._encode(spans)
         except Exception as exc:
-            self._encode_apart(spans, exc)
+            self._encode_apart(spans, exc, after)
             return
         if len(body) > self._max_bytes and len(spans) > 1:
             half = len(spans) // 2
-            self.export_batch(spans[:half])
-            self.export_batch(spans[half:])
+            self.export_batch(spans[:half], after)
+            self.export_batch(spans[half:], after)
             return
         if self._outbox is None:
             return
         if len(body) > self._max_bytes:
             self.drops.add("payload_too_large")
             return
-        self._outbox.put(self._parcel(body, len(spans)))
+        self._outbox.put(self._parcel(body, len(spans), after))
 
-    def _encode_apart(self, spans: Sequence[ReadableSpan], exc: Exception) -> None:
+    def _encode_apart(
+        self, spans: Sequence[ReadableSpan], exc: Exception, after: Optional[Ticket]
+    ) -> None:
         """A batch that cannot be encoded is halved until the span at fault is alone: it
         costs only itself (counted as an internal error), never the spans beside it."""
         if len(spans) > 1:
             half = len(spans) // 2
-            self.export_batch(spans[:half])
-            self.export_batch(spans[half:])
+            self.export_batch(spans[:half], after)
+            self.export_batch(spans[half:], after)
             return
         internal_error("encoding a span", exc)
         self.drops.add("internal_error", len(spans))
 
-    def _parcel(self, body: bytes, count: int) -> Parcel:
+    def _parcel(self, body: bytes, count: int, after: Optional[Ticket] = None) -> Parcel:
         if self._gzip:
             body = gzip.compress(body, compresslevel=5)
-        return Parcel("POST", self.url, body, self._headers, count)
+        return Parcel(
+            "POST", self.url, body, self._headers, count, "spans", (after,) if after else ()
+        )
 
     def _split_body(self, parcel: Parcel) -> Optional[tuple[Parcel, Parcel]]:
         body = gzip.decompress(parcel.body) if self._gzip else parcel.body
@@ -211,6 +227,8 @@ def honeyhive_exporter(config: TracerConfig) -> SpanExporter:
         transport=transport,
         max_queue_bytes=config.max_queue_bytes,
         spool=spool_for(config, base),
+        orders_after_sessions=True,
+        report=report_for(base, "HH_API_URL"),
     )
 
 
@@ -278,6 +296,7 @@ def otlp_exporter(config: TracerConfig) -> SpanExporter:
         transport=transport,
         max_queue_bytes=config.max_queue_bytes,
         spool=spool_for(config, origin),
+        report=report_for(origin, "OTEL_EXPORTER_OTLP_ENDPOINT"),
     )
 
 

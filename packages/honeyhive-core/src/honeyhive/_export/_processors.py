@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Optional
+from typing import Callable, Optional
 
 from opentelemetry import baggage
 from opentelemetry.baggage import _BAGGAGE_KEY
@@ -27,15 +27,18 @@ from honeyhive.config.models import TracerConfig
 
 __all__ = [
     "BAGGAGE_SESSION_KEYS",
+    "SESSION_ATTRIBUTE",
     "BaggageProcessor",
     "IsolatedProcessor",
     "SessionProcessor",
     "baggage_processor",
 ]
 
+#: The span attribute naming a span's session (absent: the tracer's own session).
+SESSION_ATTRIBUTE = "honeyhive.session_id"
 #: Baggage key -> span attribute, for the keys the protocol propagates.
 BAGGAGE_SESSION_KEYS = {
-    "session_id": "honeyhive.session_id",
+    "session_id": SESSION_ATTRIBUTE,
     "run_id": "honeyhive_metadata.run_id",
     "dataset_id": "honeyhive_metadata.dataset_id",
     "datapoint_id": "honeyhive_metadata.datapoint_id",
@@ -43,16 +46,27 @@ BAGGAGE_SESSION_KEYS = {
 
 
 class SessionProcessor(SpanProcessor):
-    """Stamps the context's session on new spans and queues finished ones for delivery."""
+    """Stamps the context's session on new spans and queues finished ones for delivery.
 
-    def __init__(self, delivery: Delivery) -> None:
+    The tracer's own session starts with the first span of it (``start_own``), queued before
+    anything that span leads to; until then ``own_pending`` is True, after it one flag is read.
+    """
+
+    def __init__(
+        self, delivery: Delivery, own_session_id: str, start_own: Callable[[], None]
+    ) -> None:
         self._delivery = delivery
+        self._own_id = own_session_id
+        self._start_own = start_own
+        self.own_pending = False
 
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         ctx = parent_context if parent_context is not None else get_current()
         # The baggage mapping itself: no copy on the hot path.
         entries: Optional[Mapping[str, object]] = ctx.get(_BAGGAGE_KEY)  # type: ignore[assignment]
         if not entries:
+            if self.own_pending:  # a span of the tracer's own session, the first one
+                self._start_own()
             return
         found = {
             attribute: value
@@ -60,6 +74,8 @@ class SessionProcessor(SpanProcessor):
             if isinstance(value := entries.get(key), str) and value
         }
         set_clean(span, found)
+        if self.own_pending and found.get(SESSION_ATTRIBUTE, self._own_id) == self._own_id:
+            self._start_own()
 
     def on_end(self, span: ReadableSpan) -> None:
         self._delivery.add_span(span)

@@ -4,8 +4,11 @@
   status.
 * ``Retry-After`` is honoured in seconds and as an HTTP date; otherwise exponential backoff with
   jitter. One deadline covers every attempt, and a stop event interrupts any wait.
-* After a 429 with ``Retry-After`` nothing at all is sent to that backend until the window ends:
-  the window lives in a :class:`BackendGate` shared by every transport to the same base URL.
+* Waits are shared: after a 429 with ``Retry-After``, or after a request failed (network error,
+  429, 502, 503, 504), nothing at all is sent to that backend until the window ends, whichever
+  path (OTLP, API calls) got the answer. The window lives in a :class:`BackendGate` shared by
+  every transport to the same base URL; after failures it grows exponentially (with jitter) up
+  to a cap, and the first success closes it.
 * The ``httpx.Client`` is created lazily and re-created (not closed) in a forked child.
 """
 
@@ -15,6 +18,7 @@ import datetime
 import email.utils
 import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -27,12 +31,19 @@ from honeyhive._diagnostics import logger
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["BackendGate", "HttpTransport", "SendResult", "gate_for", "parse_retry_after"]
+__all__ = [
+    "BackendGate",
+    "HttpTransport",
+    "SendResult",
+    "describe_error",
+    "gate_for",
+    "parse_retry_after",
+]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _BACKOFF_BASE = 0.5
-_BACKOFF_CAP = 8.0
+_BACKOFF_CAP = 5.0  # a backend that is down is tried again at least this often
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ class SendResult:
     too_large: bool = False
     body: bytes = b""
     final: bool = False  # the backend refused it for good: retrying or spooling cannot help
+    #: For a person: what went wrong ("connection refused", "HTTP 404: Not Found"), secrets
+    #: scrubbed.
+    detail: str = ""
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
@@ -65,15 +79,42 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
 
 
 class BackendGate:
-    """A backend's rate-limit window, shared by everything that talks to it."""
+    """A backend's wait window (``Retry-After``, back-off after failures), shared by everything
+    that talks to it."""
 
     def __init__(self) -> None:
         self._lock = forksafe.Lock()
         self._closed_until = 0.0
+        self._failures = 0  # consecutive failed requests
+        #: Why the window is closed: the drop reason of a request that cannot wait it out, and
+        #: what went wrong, for a person.
+        self.cause = "rate_limited"
+        self.detail = ""
 
-    def block_for(self, seconds: float) -> None:
+    def block_for(self, seconds: float, detail: str = "") -> None:
+        """The backend asked for a pause (``Retry-After``)."""
         with self._lock:
             self._closed_until = max(self._closed_until, time.monotonic() + seconds)
+            self.cause = "rate_limited"
+            self.detail = detail or f"asked to wait {seconds:.3g} s (Retry-After)"
+
+    def failed(self, detail: str = "") -> None:
+        """A request failed in a way a retry may cure: everyone backs off.
+
+        Requests that were already in flight when the window opened do not lengthen it.
+        """
+        now = time.monotonic()
+        with self._lock:
+            self.detail = detail or self.detail
+            if now < self._closed_until:
+                return
+            self._closed_until = now + _backoff(self._failures)
+            self._failures += 1
+            self.cause = "network_error"
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
 
     def wait_time(self) -> float:
         return max(0.0, self._closed_until - time.monotonic())
@@ -132,6 +173,7 @@ class HttpTransport:
         *,
         verify: bool | str = True,
         gate: Optional[BackendGate] = None,
+        connections: int = 4,
     ) -> None:
         import encodings.idna  # noqa: F401 - socket.getaddrinfo imports it lazily: not in a worker
 
@@ -142,8 +184,20 @@ class HttpTransport:
             _warn_tls_off_once()
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
+        # What must never appear in a description of a failure: credentials in the headers
+        # (the API key; any secret-looking header an OTLP endpoint was configured with).
+        from honeyhive._http import is_secret_header
+
+        self._secrets = [
+            part
+            for name, value in headers.items()
+            if is_secret_header(name)
+            for part in (value, value.split(" ", 1)[-1])
+            if len(part) >= 4
+        ]
         self._verify = verify
         self._gate = gate if gate is not None else gate_for(self.base_url)
+        self._connections = max(1, connections)
         self._client: Optional[httpx.Client] = None
         self._pid = os.getpid()
         self._lock = forksafe.Lock()
@@ -171,7 +225,10 @@ class HttpTransport:
                     verify=_ssl_context(self._verify),
                     follow_redirects=False,
                     trust_env=False,
-                    limits=self._httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                    limits=self._httpx.Limits(
+                        max_connections=self._connections,
+                        max_keepalive_connections=self._connections,
+                    ),
                 )
             return self._client
 
@@ -228,54 +285,100 @@ class HttpTransport:
         """Send with retries until success, a final answer, the deadline or ``stop``."""
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         all_headers = {**self._headers, **headers}
-        attempt = 0
         reason = "network_error"
+        detail = ""
+        attempted = False
         httpx = self._httpx
+        gate = self._gate
         while True:
-            closed = self._gate.wait_time()
+            closed = gate.wait_time()
             if closed > 0:
                 if time.monotonic() + closed > deadline:
-                    return SendResult(False, reason="rate_limited")
+                    if not attempted:
+                        reason, detail = gate.cause, gate.detail
+                    return SendResult(False, reason=reason, detail=detail)
                 if stop.wait(closed):
-                    return SendResult(False, reason="shutdown")
+                    return SendResult(False, reason="shutdown", detail="the process was stopping")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return SendResult(False, reason=reason)
-            retry_after: Optional[float] = None
+                return SendResult(False, reason=reason, detail=detail or "deadline reached")
+            attempted = True
             try:
                 status, data, retry_header = self._request(
                     method, url, body, all_headers, remaining
                 )
             except httpx.TransportError as exc:
                 reason = "network_error"
-                logger.debug("request to %s failed: %s", self.base_url, type(exc).__name__)
+                detail = self._scrub(describe_error(exc, remaining))
+                logger.debug("request to %s failed: %s", self.base_url, detail)
+                gate.failed(detail)
+                continue
+            if 200 <= status < 300:
+                gate.succeeded()
+                return SendResult(True, status=status, body=data)
+            detail = self._scrub(f"HTTP {status}: {_first_line(data)}".rstrip(": "))
+            if status == 413:
+                return SendResult(
+                    False, status=status, reason="payload_too_large", too_large=True, detail=detail
+                )
+            if status not in RETRYABLE_STATUS:
+                # A refusal (4xx): the request is wrong for this backend; retrying cannot help.
+                refused = 400 <= status < 500
+                return SendResult(
+                    False,
+                    status=status,
+                    reason="refused" if refused else "network_error",
+                    final=True,
+                    detail=detail,
+                )
+            reason = "rate_limited" if status == 429 else "network_error"
+            retry_after = parse_retry_after(retry_header)
+            if retry_after is not None:
+                gate.block_for(retry_after, f"{detail} (Retry-After: {retry_after:.3g} s)")
             else:
-                if 200 <= status < 300:
-                    return SendResult(True, status=status, body=data)
-                if status == 413:
-                    return SendResult(
-                        False, status=status, reason="payload_too_large", too_large=True
-                    )
-                if status not in RETRYABLE_STATUS:
-                    logger.warning(
-                        "%s %s was rejected with HTTP %d (not retried)", method, path, status
-                    )
-                    return SendResult(False, status=status, reason="network_error", final=True)
-                reason = "rate_limited" if status == 429 else "network_error"
-                retry_after = parse_retry_after(retry_header)
-                if status == 429 and retry_after is not None:
-                    self._gate.block_for(retry_after)
-            delay = retry_after if retry_after is not None else _backoff(attempt)
-            if time.monotonic() + delay >= deadline:
-                return SendResult(False, reason=reason)
-            if stop.wait(delay):
-                return SendResult(False, reason="shutdown")
-            attempt += 1
+                gate.failed(detail)
+
+    def _scrub(self, text: str) -> str:
+        """The API key (and any other header value that is a credential) never shows."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[REDACTED]")
+        return text
+
+
+def describe_error(exc: BaseException, timeout: float) -> str:
+    """An HTTP client error in a few words: connection refused, timed out, TLS, DNS."""
+    chain: list[BaseException] = []
+    current: Optional[BaseException] = exc
+    while current is not None and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for error in chain:
+        if isinstance(error, ssl.SSLError):
+            return f"TLS: {getattr(error, 'reason', None) or error}"
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(error, socket.gaierror):
+            return "DNS: the host name cannot be resolved"
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return f"no answer within {timeout:.3g} s ({name})"
+    if name == "RemoteProtocolError":
+        return "the connection was closed without an answer"
+    text = str(exc).strip()
+    return f"{name}: {text}" if text else name
+
+
+def _first_line(body: bytes) -> str:
+    text = body[:2000].decode("utf-8", "replace").strip()
+    line = text.splitlines()[0] if text else ""
+    return line[:200]
 
 
 def _backoff(attempt: int) -> float:
+    """Exponential, with jitter so that processes that failed together do not retry together."""
     base: float = min(_BACKOFF_CAP, _BACKOFF_BASE * (2.0**attempt))
-    return base * random.uniform(0.5, 1.5)
+    return base * random.uniform(0.5, 1.0)
 
 
 def _read_limited(response: httpx.Response) -> bytes:

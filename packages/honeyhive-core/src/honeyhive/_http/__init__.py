@@ -54,6 +54,8 @@ if TYPE_CHECKING:
         RequestScope,
         RequestTracer,
         ServerConfig,
+        exit_budget,
+        flush_at_shutdown,
     )
 
 # The server side loads on first use: only the integrations need it (through
@@ -68,6 +70,8 @@ _SERVER_SIDE = {
     "RequestTracer": "_server",
     "ServerConfig": "_server",
     "DEFAULT_REDACT_HEADERS": "_headers",
+    "exit_budget": "_server",
+    "flush_at_shutdown": "_server",
     "HeaderCapture": "_headers",
     "SecretHeaders": "_headers",
     "is_secret_header": "_headers",
@@ -104,6 +108,8 @@ __all__ = [
     "disable_client_tracing",
     "enable_client_tracing",
     "enrich_request_span",
+    "exit_budget",
+    "flush_at_shutdown",
     "get_request_span",
     "is_secret_header",
     "normalize_route",

@@ -46,6 +46,8 @@ __all__ = [
     "RequestScope",
     "RequestTracer",
     "ServerConfig",
+    "exit_budget",
+    "flush_at_shutdown",
 ]
 
 #: Baggage keys that decide where spans land: ignored from the network unless allowed.
@@ -228,6 +230,7 @@ class RequestScope:
         "_exception",
         "_finished",
         "_kind",
+        "_new_session",
         "_owner",
         "_request",
         "_route",
@@ -261,6 +264,7 @@ class RequestScope:
         self._exception: Optional[BaseException] = None
         self._finished = False
         self._token: Optional[object] = None
+        self._new_session = False  # a per-request session that starts when the request ends
 
     # -- the current context ------------------------------------------------------------------
 
@@ -303,6 +307,22 @@ class RequestScope:
     def finished(self) -> bool:
         return self._finished
 
+    def session_start(self) -> dict[str, Any]:
+        """The start of the request's own session, named after the request (as far as known)."""
+        started = getattr(self.span, "start_time", None)
+        return self._owner.tracer._session_event(
+            self.session_id,  # type: ignore[arg-type]
+            self.name,
+            start_time=started // 1_000_000 if started else None,
+        )
+
+    @property
+    def name(self) -> str:
+        """``GET /users/{user_id}`` (``GET`` alone while no route is known, or none matched)."""
+        route = self._route
+        kind = "WS" if self._kind == "websocket" else self.method
+        return f"{kind} {route}" if route else kind
+
     def finish(self, response: Any = None, *, incomplete: bool = False) -> None:
         """End the request span (idempotent). ``incomplete``: the response never completed."""
         if self._finished:
@@ -311,9 +331,7 @@ class RequestScope:
         span = self.span
         try:
             route = self._route
-            kind = "WS" if self._kind == "websocket" else self.method
-            name = f"{kind} {route}" if route else kind
-            span.update_name(name)
+            span.update_name(self.name)
             attributes: dict[str, Any] = {}
             if route:
                 attributes["http.route"] = route
@@ -335,19 +353,31 @@ class RequestScope:
                 self._owner._run_hook("response_hook", hook, span, self._request, response)
         finally:
             self.detach()
+            if self._new_session:  # named now, started before the request's span ends
+                self._owner.tracer._start_open_session(self.session_id)  # type: ignore[arg-type]
             span.end()
 
 
 class RequestTracer:
     """Starts request scopes for one integration instance (one app)."""
 
-    def __init__(self, tracer: HoneyHiveTracer, config: ServerConfig, name: str) -> None:
+    def __init__(
+        self,
+        tracer: HoneyHiveTracer,
+        config: ServerConfig,
+        name: str,
+        service: Optional[str] = None,
+    ) -> None:
+        """``service``: the app's name, for ``service.name`` when nothing else names it
+        (``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` win)."""
         self.tracer = tracer
         self.config = config
         self.name = name
         secret = SecretHeaders(
             edit_names(DEFAULT_REDACT_HEADERS, tracer._settings.redact_headers, "redact_headers")
         )
+        if service:
+            tracer._adopt_service_name(service)
         self._request_headers = HeaderCapture(
             config.capture_request_headers, "http.request.header.", secret
         )
@@ -404,7 +434,7 @@ class RequestTracer:
         if tracer.closed or self.excluded(info):
             return None
         ctx = self._incoming(info)
-        session_id = self._session_for(request, ctx)
+        session_id, new_session = self._session_for(request, ctx)
         if session_id is not None:
             ctx = baggage.set_baggage("session_id", session_id, ctx)
         method = info.method.upper()
@@ -435,6 +465,12 @@ class RequestTracer:
         ctx = context_api.set_value(TRACER_KEY, tracer, ctx)
         scope = RequestScope(self, span, ctx, method, request, session_id, info.kind)
         scope.context = context_api.set_value(REQUEST_SCOPE_KEY, scope, ctx)
+        if new_session and session_id is not None:
+            if tracer._settings.session_name_given:  # the user named the sessions
+                tracer._start_session(session_id)
+            else:  # named after the request when it ends
+                scope._new_session = True
+                tracer._open_session(session_id, scope.session_start)
         scope.attach()
         hook = self.config.request_hook
         if hook is not None:
@@ -454,7 +490,8 @@ class RequestTracer:
             return SpanKind.INTERNAL
         return SpanKind.SERVER
 
-    def _session_for(self, request: Any, ctx: Context) -> Optional[str]:
+    def _session_for(self, request: Any, ctx: Context) -> tuple[Optional[str], bool]:
+        """The request's session, and whether it is a new one (to be started)."""
         chooser = self.config.session_id_for
         if chooser is not None:
             try:
@@ -465,17 +502,29 @@ class RequestTracer:
                 chosen = None
             if chosen:
                 try:
-                    return str(uuid.UUID(str(chosen)))
+                    return str(uuid.UUID(str(chosen))), False
                 except ValueError:
                     self.hook_errors += 1
                     logger.warning("session_id_for returned an id that is not a UUID; ignored")
         existing = baggage.get_baggage("session_id", ctx)
         if isinstance(existing, str) and existing:
-            return existing  # an allowed incoming session (already validated by extract)
+            return existing, False  # an allowed incoming session (already validated by extract)
         if not self.config.session_per_request:
-            return None
+            return None, False
         # A version-4 UUID from the fast generator OpenTelemetry uses for trace ids: a session
         # id is an identifier, not a secret, and os.urandom is a system call per request.
-        session_id = str(uuid.UUID(int=random.getrandbits(128), version=4))
-        self.tracer._start_session(session_id)
-        return session_id
+        return str(uuid.UUID(int=random.getrandbits(128), version=4)), True
+
+
+def exit_budget(tracer: HoneyHiveTracer) -> float:
+    """Seconds a server's shutdown may spend delivering (the tracer's ``exit_timeout``)."""
+    return tracer._settings.exit_timeout
+
+
+def flush_at_shutdown(tracer: HoneyHiveTracer) -> bool:
+    """Deliver what is queued within the exit budget (a server shutting down, e.g. ASGI
+    ``lifespan.shutdown``); blocking: run it off an event loop. The budget counts from here:
+    the exit hook that follows gets what is left of it."""
+    from honeyhive._tracer import flush_for_exit
+
+    return flush_for_exit(tracer)

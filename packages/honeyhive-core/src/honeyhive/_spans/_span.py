@@ -472,6 +472,11 @@ class SpanFactory:
         #: The tracer's ``capture_max_length``, for the texts a span captures itself.
         self.capture_length: Optional[int] = None
 
+    def use_resource(self, resource: Resource) -> None:
+        """Spans started from now on carry ``resource`` (a service named after the fact)."""
+        if self._enabled:
+            self._sdk_tracer.resource = resource
+
     def start(
         self,
         name: str,

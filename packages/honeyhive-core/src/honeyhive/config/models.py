@@ -104,9 +104,11 @@ class TracerConfig(_Model):
         description="Longest captured input/output value, in characters; longer ones are cut.",
     )
     propagate_thread_context: bool = Field(
-        default=False,
-        description="Carry the current trace into every threading.Thread started "
-        "(HH_PROPAGATE_THREAD_CONTEXT).",
+        default=True,
+        description="Run every threading.Thread, and every task given to a ThreadPoolExecutor "
+        "(submit, map, loop.run_in_executor), in the context of the code that started or "
+        "submitted it: span, session and baggage carry over (HH_PROPAGATE_THREAD_CONTEXT). "
+        "Process-wide while any open tracer has it on.",
     )
     verify_tls: bool = Field(default=True, description="Verify the backend's TLS certificate.")
     set_global_provider: bool = Field(

@@ -20,6 +20,7 @@ __all__ = ["SpanCapture", "capture"]
 _DETERMINISTIC_SESSION = "00000000-0000-4000-8000-000000000001"
 _EPOCH = 1_700_000_000_000_000_000  # a fixed start for normalised timestamps
 _TICK = 1_000_000  # one millisecond between consecutive moments
+_NOT_START_FIELDS = frozenset({"event_type", "event_name", "event_id"})
 
 
 class SpanCapture:
@@ -37,7 +38,7 @@ class SpanCapture:
         if not memory:
             raise ValueError("the tracer has no 'memory' exporter to capture from")
         self._memory = memory[0]
-        tracer._delivery.attach_call_sink(self._record_call)
+        tracer._api.attach_sink(self._record_call)
 
     def _record_call(self, method: str, path: str, body: bytes) -> None:
         self.calls.append(CapturedCall(method, path, json.loads(body)))
@@ -73,21 +74,36 @@ class SpanCapture:
         self.tracer.flush(5.0)  # calls are encoded in the background, like spans
         return list(self.calls)
 
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        """Bodies of ``create_event`` calls."""
+    def _batched(self) -> list[dict[str, Any]]:
+        """Every event of every ``POST /events/batch`` (session starts included), in order."""
         return [
-            call.body["event"]
+            event
             for call in self._calls()
-            if call.path == "/events" and call.method == "POST"
+            if call.path == "/events/batch" and call.method == "POST"
+            for event in call.body.get("events", ())
         ]
 
     @property
+    def events(self) -> list[dict[str, Any]]:
+        """Events recorded with ``create_event`` (as sent, in ``POST /events/batch``)."""
+        return [event for event in self._batched() if event.get("event_type") != "session"]
+
+    @property
     def session_starts(self) -> list[dict[str, Any]]:
-        return [call.body["session"] for call in self._calls() if call.path == "/session/start"]
+        """Sessions started, in the shape of a session start: ``session_name``, ``session_id``,
+        ``source``, ``project``, ``inputs``, ``metadata`` (sent as batch events of type
+        ``session``)."""
+        starts = []
+        for event in self._batched():
+            if event.get("event_type") == "session":
+                start = {k: v for k, v in event.items() if k not in _NOT_START_FIELDS}
+                start["session_name"] = event.get("event_name")
+                starts.append(start)
+        return starts
 
     @property
     def session_updates(self) -> list[dict[str, Any]]:
+        """Bodies of enrichments (``PUT /events``: ``enrich_session``)."""
         return [dict(call.body) for call in self._calls() if call.method == "PUT"]
 
     def tree(self, attributes: Sequence[str] = ()) -> str:
@@ -203,7 +219,7 @@ def capture(
         settings.setdefault("session_name", "test")
     tracer = HoneyHiveTracer(**settings)
     if deterministic and settings["session_id"] == _DETERMINISTIC_SESSION:
-        tracer._start_session(tracer.session_id)  # a fixed id, but still a new session
+        tracer._start_own_session_later()  # a fixed id, but still a new session
     if deterministic:
         generator = SequentialIdGenerator()
         tracer.provider.id_generator = generator  # type: ignore[assignment]

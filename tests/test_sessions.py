@@ -1,0 +1,255 @@
+"""Sessions exist only where something is in them: a tracer's own session starts when it is first
+used; a per-request session starts when its request ends, named after the request; a server's
+process-level tracer, or ``manage.py check``, starts none. Checked at the loopback collector."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from flask import Flask, stream_with_context
+
+from honeyhive import HoneyHiveTracer
+from honeyhive_flask import HoneyHive
+
+from support.collector import Collector, RecordedRequest
+
+MakeTracer = Callable[..., HoneyHiveTracer]
+TESTS = Path(__file__).resolve().parent
+
+
+def _sessions_started_by(request: RecordedRequest) -> set[str]:
+    events = json.loads(request.body)["events"]
+    return {e["session_id"] for e in events if e.get("event_type") == "session"}
+
+
+def test_an_unused_tracer_starts_no_session(make_tracer: MakeTracer, collector: Collector) -> None:
+    tracer = make_tracer()
+    assert tracer.flush(5)
+    tracer.close()
+    assert collector.requests == []
+
+
+def test_the_first_span_starts_the_session_once_and_before_it(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(session_name="nightly", inputs={"day": "mon"})
+    barrier = threading.Barrier(8)
+
+    def work(index: int) -> None:
+        barrier.wait()
+        with tracer.trace(f"op-{index}"):
+            pass
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tracer.flush(5)
+    (session,) = collector.sessions
+    assert session["session_id"] == tracer.session_id
+    assert session["session_name"] == "nightly"
+    assert session["inputs"] == {"day": "mon"}
+    start = next(r for r in collector.requests if r.path == "/events/batch")
+    spans = [r for r in collector.requests if r.path == "/opentelemetry/v1/traces"]
+    assert all(r.received_at > start.received_at for r in spans)
+    assert len(collector.spans) == 8
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda t: t.enrich_session(metadata={"k": 1}),
+        lambda t: t.create_event("checked"),
+        lambda t: t.inject({}),
+    ],
+    ids=["enrich_session", "create_event", "inject"],
+)
+def test_using_the_session_without_a_span_starts_it(
+    make_tracer: MakeTracer, collector: Collector, use: Callable[[HoneyHiveTracer], object]
+) -> None:
+    tracer = make_tracer()
+    use(tracer)
+    use(tracer)
+    assert tracer.flush(5)
+    assert [s["session_id"] for s in collector.sessions] == [tracer.session_id]
+    first = collector.requests[0]
+    assert first.path == "/events/batch"
+    assert json.loads(first.body)["events"][0]["event_type"] == "session"
+
+
+def test_joining_a_session_starts_none(make_tracer: MakeTracer, collector: Collector) -> None:
+    tracer = make_tracer(session_id="11111111-2222-4333-8444-555555555555")
+    with tracer.trace("joined"):
+        pass
+    tracer.create_event("joined-event")
+    assert tracer.flush(5)
+    assert collector.sessions == []
+    assert collector.spans[0].attributes["honeyhive.session_id"] == tracer.session_id
+
+
+# -- per-request sessions -------------------------------------------------------------------------
+
+
+def _app(tracer: HoneyHiveTracer, **options: object) -> Flask:
+    app = Flask("sessions")
+    HoneyHive(app, tracer=tracer, **options)  # type: ignore[arg-type]
+
+    @app.get("/users/<int:user_id>")
+    def user(user_id: int) -> dict[str, int]:
+        with tracer.trace("load-user"):
+            pass
+        tracer.create_event("looked-up")
+        tracer.enrich_session(metadata={"user": user_id})
+        return {"id": user_id}
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    @app.get("/flush")
+    def flush() -> str:
+        with tracer.trace("before-flush"):
+            tracer.create_event("before-flush")
+        assert tracer.flush(5)  # serverless: deliver before answering
+        return "flushed"
+
+    @app.get("/slow-stream")
+    def slow_stream() -> object:
+        gate = app.config["STREAM_GATE"]
+
+        @stream_with_context
+        def body() -> Iterator[str]:
+            with tracer.trace("chunk-0"):
+                yield "a"
+            gate.wait(5)  # meanwhile the chunk's span is due for export
+            yield "b"
+
+        return app.response_class(body())
+
+    return app
+
+
+def _get(app: Flask, path: str) -> int:
+    with app.test_client() as client:
+        response = client.get(path)
+        status = response.status_code
+        response.get_data()
+        response.close()  # the end of the response ends the request (and its span)
+    return status
+
+
+def test_per_request_sessions_are_named_after_the_request(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer()
+    app = _app(tracer)
+    assert _get(app, "/users/7") == 200
+    assert _get(app, "/nowhere") == 404
+    assert tracer.flush(5)
+    names = sorted(str(s["session_name"]) for s in collector.sessions)
+    assert names == ["GET", "GET /users/{user_id}"]  # and no session of the tracer's own
+    user = next(s for s in collector.sessions if s["session_name"] == "GET /users/{user_id}")
+    assert user["session_id"] != tracer.session_id
+    (event,) = collector.events
+    assert event["session_id"] == user["session_id"]
+    (update,) = collector.event_updates
+    assert update["event_id"] == user["session_id"]
+    requests = collector.requests
+    assert requests[0].path == "/events/batch"  # a session start went first
+    assert _sessions_started_by(requests[0])
+
+
+def test_a_chosen_session_name_names_every_session(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(session_name="checkout-api")
+    assert _get(_app(tracer), "/users/1") == 200
+    assert tracer.flush(5)
+    assert [s["session_name"] for s in collector.sessions] == ["checkout-api"]
+
+
+def test_excluded_health_checks_make_no_session(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_EXCLUDED_URLS", "/healthz")
+    tracer = make_tracer()
+    app = _app(tracer)
+    for _ in range(3):
+        assert _get(app, "/healthz") == 200
+    assert tracer.flush(5)
+    assert collector.requests == []
+
+
+def test_a_long_request_holds_its_spans_until_its_session_starts(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(schedule_delay=0.02)
+    app = _app(tracer)
+    gate = app.config["STREAM_GATE"] = threading.Event()
+    with app.test_client() as client:
+        response = client.get("/slow-stream", buffered=False)
+        chunks = response.response
+        assert next(iter(chunks)) == b"a"  # chunk-0 has ended; the request goes on
+        ended = threading.Event()
+        threading.Timer(0.3, lambda: (gate.set(), ended.set())).start()
+        assert b"".join(chunks) == b"b"
+        response.close()
+    assert ended.is_set()
+    assert tracer.flush(5)
+    (session,) = collector.sessions
+    assert session["session_name"] == "GET /slow-stream"
+    start = next(r for r in collector.requests if r.path == "/events/batch")
+    exports = [r for r in collector.requests if r.path == "/opentelemetry/v1/traces"]
+    assert exports
+    assert all(r.received_at > start.received_at for r in exports)
+    assert {s.name for s in collector.spans} == {"GET /slow-stream", "chunk-0"}
+
+
+def test_a_flush_inside_a_request_starts_its_session_once(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(schedule_delay=30)  # nothing leaves but by the flush
+    app = _app(tracer)
+    # The flush in the view delivered what the request had made so far, its start first.
+    app.after_request(lambda response: _check_delivered(collector) or response)
+    assert _get(app, "/flush") == 200
+    assert tracer.flush(5)
+    (session,) = collector.sessions  # started early by the flush, not again at the end
+    span = next(s for s in collector.spans if s.name == "before-flush")
+    assert span.attributes["honeyhive.session_id"] == session["session_id"]
+    assert session["session_name"] in ("GET", "GET /flush")
+
+
+def _check_delivered(collector: Collector) -> None:
+    assert [s.name for s in collector.spans] == ["before-flush"]
+    assert [e["event_name"] for e in collector.events] == ["before-flush"]
+    assert len(collector.sessions) == 1
+
+
+def test_manage_py_check_starts_no_session(collector: Collector) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HH_", "OTEL_"))}
+    env.update(
+        HH_API_URL=collector.url,
+        DJANGO_HH_REAL_SERVER="1",
+        DJANGO_SETTINGS_MODULE="apps.django_project.settings",
+        PYTHONPATH=str(TESTS),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        env=env,
+        cwd=TESTS,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert collector.requests == []
