@@ -11,18 +11,25 @@ import honeyhive.testing
 def test_honeyhive_exports() -> None:
     assert sorted(honeyhive.__all__) == [
         "ContextThreadPoolExecutor",
+        "DotDict",  # the published SDK's (issue 15)
         "EvaluationConfig",
         "HoneyHiveTracer",
+        "MissingApiKeyError",  # the published SDK's
         "SessionConfig",
         "TracerConfig",
         "__version__",
         "atrace",
         "enrich_request_span",
+        "enrich_session",  # the published SDK's
+        "enrich_span",  # the published SDK's
+        "flush",  # the published SDK's
         "get_default_tracer",
+        "get_logger",  # the published SDK's
         "get_request_span",
         "propagate_context",
         "set_default_tracer",
         "trace",
+        "trace_class",  # the published SDK's
     ]
     for name in honeyhive.__all__:
         assert getattr(honeyhive, name) is not None

@@ -179,9 +179,7 @@ def parse_session_start(doc: dict[str, Any]) -> tuple[SessionStart, Optional[Eve
         inputs=_json_field(session.get("inputs"), "session.inputs"),
         metadata=_json_field(session.get("metadata"), "session.metadata"),
     )
-    rest = {
-        k: v for k, v in session.items() if k not in _SESSION_START_FIELDS and v is not None
-    }
+    rest = {k: v for k, v in session.items() if k not in _SESSION_START_FIELDS and v is not None}
     if not rest:
         return start, None
     for name in UPDATE_FIELDS:
