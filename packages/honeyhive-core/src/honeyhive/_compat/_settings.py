@@ -28,8 +28,12 @@ _RENAMED = {
     "verify_ssl": "verify_tls",
     "flush_interval": "schedule_delay",
     "batch_size": "max_export_batch_size",
-    "ingestion_api_key": "api_key",  # everything this SDK sends is ingestion
 }
+
+#: Keywords of the published SDK that win over ours when both are given: everything this SDK
+#: sends (spans, session starts, events) is ingestion, which the published SDK sends with
+#: ``ingestion_api_key`` when it has one, ``api_key`` otherwise.
+_PREFERRED = {"ingestion_api_key": "api_key"}
 
 _OTLP_PROTOCOLS = {"http/json": "json", "http/protobuf": "protobuf"}
 
@@ -141,7 +145,10 @@ def translate(
     ours: dict[str, Any] = {}
     apart: dict[str, Any] = {}
     for name, value in given.items():
-        if name in _RENAMED:
+        if name in _PREFERRED:
+            if value is not None:
+                ours[_PREFERRED[name]] = value
+        elif name in _RENAMED:
             target = _RENAMED[name]
             if target in given:  # our own spelling, given as well, wins
                 continue
@@ -163,7 +170,7 @@ def translate(
                     name,
                     PUBLISHED_ONLY[name],
                 )
-        else:
+        elif not (name in _PREFERRED.values() and name in ours):
             ours[name] = value
     if "disable_tracing" not in apart:
         raw = environ.get("HH_DISABLE_TRACING", "")
