@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from honeyhive._compat._dotdict import DotDict
+from honeyhive._compat._instrumentors import check_instrumentors
 from honeyhive._diagnostics import logger
 
 __all__ = [
     "PUBLISHED_ENV_VARS",
     "PUBLISHED_ONLY",
+    "Published",
     "forget_warnings",
+    "settings_view",
     "translate",
     "warn_once",
 ]
@@ -133,9 +138,19 @@ def forget_warnings() -> None:
         _warned.clear()
 
 
+@dataclass(frozen=True)
+class Published:
+    """The published SDK's settings that are set up apart from ours."""
+
+    #: ``init(instrumentors=[...])``, checked: each is instrumented with the tracer's provider.
+    instrumentors: list[Any]
+    #: The session given by ``session_id=`` exists already: no start is sent for it.
+    skip_backend_session_creation: bool
+
+
 def translate(
     given: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], Published]:
     """The keywords of our settings, and the published SDK's behaviours to set up apart from
     them (``instrumentors``, ``skip_backend_session_creation``).
 
@@ -177,7 +192,46 @@ def translate(
         apart["disable_tracing"] = raw.strip().lower() in _TRUE
     if apart["disable_tracing"]:
         ours["exporters"] = []  # nothing is sent: no spans, no sessions, no events
-    return ours, apart
+    published = Published(
+        instrumentors=check_instrumentors(apart.get("instrumentors")),
+        skip_backend_session_creation=_flag(
+            apart.get("skip_backend_session_creation"), "skip_backend_session_creation"
+        ),
+    )
+    return ours, published
+
+
+#: What ``tracer.config`` shows (never the API key).
+_SHOWN_SETTINGS = (
+    "project",
+    "source",
+    "session_name",
+    "server_url",
+    "session_id",
+    "disable_http_tracing",
+    "disable_batch",
+    "verbose",
+    "test_mode",
+    "inputs",
+    "is_evaluation",
+    "run_id",
+    "dataset_id",
+    "datapoint_id",
+    "exporters",
+    "export_timeout",
+    "exit_timeout",
+)
+
+
+def settings_view(settings: Any) -> DotDict:
+    """``tracer.config``: the resolved settings as the published SDK's ``DotDict`` (a copy)."""
+    return DotDict(
+        {
+            name: getattr(settings, name)
+            for name in _SHOWN_SETTINGS
+            if getattr(settings, name, None) is not None
+        }
+    )
 
 
 def _otlp_format(value: Any) -> str:
