@@ -605,6 +605,7 @@ def test_flush_is_false_within_its_timeout_when_the_backend_fails(backend: Colle
     with tracer.trace("stuck"):
         pass
     assert tracer.flush(timeout_millis=300) is False
+    backend.clear_fault()
 
 
 def test_published_only_settings_warn_once_and_run(
@@ -613,6 +614,7 @@ def test_published_only_settings_warn_once_and_run(
     # Settings 1.7.0 accepts and we cannot honour: a WARNING, once; never a TypeError.
     import requests
 
+    HoneyHiveTracer.reset()  # whatever an earlier test said, say it again
     caplog.set_level(logging.WARNING, logger="honeyhive")
     for _ in range(2):
         tracer = HoneyHiveTracer.init(
