@@ -119,6 +119,21 @@ def test_readme_manual_span(backend: Collector) -> None:
     assert parent.attributes["honeyhive.session_id"] == tracer.session_id
 
 
+def test_readme_self_hosted_server_url(backend: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README "Self-hosted": init(..., server_url=...)
+    monkeypatch.delenv("HH_API_URL")
+    tracer = HoneyHiveTracer.init(
+        api_key="your-api-key", project="your-project", server_url=backend.url + "/"
+    )
+    with tracer.trace("self-hosted"):
+        pass
+    assert tracer.flush()
+    assert backend.spans_named("self-hosted")
+    assert _session(backend, tracer.session_id)
+    with pytest.raises(ValueError, match="server_url"):  # never production in silence (bug 9)
+        HoneyHiveTracer.init(api_key="k", project="p", server_url="custom-server.com")
+
+
 # -- README: enrichment, "v1.0+ Recommended" and "Legacy Pattern" -------------------------------
 
 
