@@ -30,6 +30,7 @@ PUBLIC_MODULES = {
     "honeyhive.config.models",
     "honeyhive.http_server",
     "honeyhive.testing",
+    "honeyhive.tracer",  # the published SDK's module (issue 15)
 }
 
 

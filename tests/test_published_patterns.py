@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -764,3 +765,64 @@ def test_the_ingestion_key_is_what_is_sent(backend: Collector) -> None:
         r.headers.get("authorization") or r.headers.get("Authorization") for r in backend.requests
     }
     assert sent == {"Bearer hh_ingestion_key"}
+
+
+def test_the_published_tracer_module(backend: Collector) -> None:
+    # core docstrings: from honeyhive.tracer import HoneyHiveTracer, trace, enrich_span
+    import honeyhive.tracer as module
+
+    ModuleTracer, module_trace, module_enrich_span = (
+        module.HoneyHiveTracer,
+        module.trace,
+        module.enrich_span,
+    )
+    shutdown_tracer, graceful_shutdown_all = module.shutdown_tracer, module.graceful_shutdown_all
+
+    first = ModuleTracer.init(api_key="k", project="p")
+    second = ModuleTracer.init(api_key="k", project="p", session_name="second")
+
+    @module_trace(tracer=first, event_type="tool")
+    def step() -> None:
+        module_enrich_span(metadata={"via": "honeyhive.tracer"})
+
+    step()
+    shutdown_tracer(first)  # delivers, then closes
+    assert not first.is_initialized
+    (span,) = [s for s in backend.spans if s.name.endswith("step")]
+    assert span.attributes["honeyhive_metadata.via"] == "honeyhive.tracer"
+    with second.trace("last"):
+        pass
+    graceful_shutdown_all()
+    assert not second.is_initialized
+    assert backend.spans_named("last")
+
+
+def test_set_global_provider_in_a_process_of_its_own(backend: Collector) -> None:
+    # tracer/integration/detection.py: set_global_provider(provider), get_global_provider()
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from opentelemetry import trace as otel\n"
+        "from honeyhive import HoneyHiveTracer\n"
+        "from honeyhive.tracer import get_global_provider, set_global_provider\n"
+        "tracer = HoneyHiveTracer.init(api_key='k', project='p')\n"
+        "set_global_provider(tracer.provider)\n"
+        "assert get_global_provider() is tracer.provider\n"
+        "with otel.get_tracer('some.library').start_as_current_span('from-the-global'):\n"
+        "    pass\n"
+        "other = HoneyHiveTracer.init(api_key='k', project='p')\n"
+        "set_global_provider(other, force_override=True)  # kept, said\n"
+        "assert get_global_provider() is tracer.provider\n"
+        "assert tracer.flush()\n"
+        "print(tracer.session_id)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "already set and is kept (force_override is not honoured" in done.stderr
+    (span,) = backend.spans_named("from-the-global")
+    assert span.attributes["honeyhive.session_id"] == done.stdout.strip()
