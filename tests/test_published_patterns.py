@@ -826,3 +826,11 @@ def test_set_global_provider_in_a_process_of_its_own(backend: Collector) -> None
     assert "already set and is kept (force_override is not honoured" in done.stderr
     (span,) = backend.spans_named("from-the-global")
     assert span.attributes["honeyhive.session_id"] == done.stdout.strip()
+
+
+def test_free_enrichment_without_a_tracer_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    HoneyHiveTracer.reset()
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    enrich_session(user_properties={"user_id": "u1"})
+    assert not enrich_span(metadata={"k": 1})  # false: it landed nowhere
+    assert any("enrich_session() found no open tracer" in r.getMessage() for r in caplog.records)
