@@ -321,6 +321,9 @@ def test_pydantic_config_docstring(backend: Collector) -> None:
     (span,) = backend.spans_named("configured")
     assert span.attributes["honeyhive.project"] == "config-project"
     assert span.attributes["honeyhive.source"] == "staging"
+    # The published init() takes the config object first, too.
+    positional = HoneyHiveTracer.init(TracerConfig(api_key="...", project="positional"))
+    assert positional.project == "positional"
 
 
 def test_default_tracer_for_bare_decorators(backend: Collector) -> None:
