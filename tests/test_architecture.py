@@ -1,7 +1,8 @@
 """The core's layout shows its architecture, and the layout's rules hold.
 
 * A short top level: the facade, the public modules and a few cross-cutting pieces.
-* Three wings (``_spans``, ``_export``, ``_http``), each a facade with a docstring and ``__all__``;
+* Four wings (``_spans``, ``_export``, ``_http``, ``_compat``), each a facade with a docstring and
+  ``__all__``;
   code outside a wing imports from the wing, never from the modules inside it.
 * The integrations use only the core's public modules.
 * The plug-in entry points keep their names and load.
@@ -21,7 +22,7 @@ import honeyhive
 
 CORE = Path(honeyhive.__file__).parent
 PACKAGES = CORE.parents[2]
-WINGS = ("_spans", "_export", "_http")
+WINGS = ("_spans", "_export", "_http", "_compat")
 PUBLIC_MODULES = {
     "honeyhive",
     "honeyhive.collector",
@@ -29,6 +30,7 @@ PUBLIC_MODULES = {
     "honeyhive.config.models",
     "honeyhive.http_server",
     "honeyhive.testing",
+    "honeyhive.tracer",  # the published SDK's module (issue 15)
 }
 
 

@@ -131,3 +131,36 @@ def test_every_accepted_connection_has_tcp_nodelay(local: RunningCollector) -> N
         assert sockets, "the server has no open connection"
         for sock in sockets:
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_a_session_start_answers_as_the_honeyhive_api_does(local: RunningCollector) -> None:
+    """The published 1.x client needs all five ids in the answer (else it files its spans under
+    a random session it never started); what the start carries besides its own fields is kept."""
+    session_id = str(uuid.uuid4())
+    body = {
+        "session": {
+            "session_id": session_id,
+            "session_name": "req-1",
+            "source": "ci",
+            "project": "shop",
+            "inputs": {"q": "hi"},
+            "metadata": {"tier": "free"},
+            "user_properties": {"user": "u1"},
+            "run_id": "RUN1",  # where the published session_start() puts evaluation ids
+        }
+    }
+    answer = httpx.post(local.url + "/session/start", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "session_id": session_id,
+        "event_id": session_id,
+        "org_id": "local",
+        "workspace_id": "local",
+        "project_id": "local",
+    }
+    session = _get(local.url, f"/api/sessions/{session_id}")["session"]
+    assert (session["name"], session["source"], session["project"]) == ("req-1", "ci", "shop")
+    assert session["inputs"] == {"q": "hi"}
+    assert session["metadata"] == {"tier": "free"}
+    assert session["user_properties"] == {"user": "u1"}
+    assert session["run_id"] == "RUN1"

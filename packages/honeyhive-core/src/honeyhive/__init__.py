@@ -4,8 +4,21 @@
 >>> tracer = HoneyHiveTracer.init(project="my-project")       # HH_API_KEY from the environment
 >>> @trace(event_type="tool")
 ... def lookup(query: str) -> str: ...
+
+The published ``honeyhive`` 1.x SDK's tracing names are here too, with its meaning
+(``enrich_span``, ``enrich_session``, ``flush``, ``trace_class``, ``DotDict``, ``get_logger``,
+``MissingApiKeyError``): see docs/migration.md.
 """
 
+from honeyhive._compat import (
+    DotDict,
+    MissingApiKeyError,
+    enrich_session,
+    enrich_span,
+    flush,
+    get_logger,
+    trace_class,
+)
 from honeyhive._context import (
     ContextThreadPoolExecutor,
     get_default_tracer,
@@ -20,16 +33,23 @@ from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfi
 
 __all__ = [
     "ContextThreadPoolExecutor",
+    "DotDict",
     "EvaluationConfig",
     "HoneyHiveTracer",
+    "MissingApiKeyError",
     "SessionConfig",
     "TracerConfig",
     "__version__",
     "atrace",
     "enrich_request_span",
+    "enrich_session",
+    "enrich_span",
+    "flush",
     "get_default_tracer",
+    "get_logger",
     "get_request_span",
     "propagate_context",
     "set_default_tracer",
     "trace",
+    "trace_class",
 ]

@@ -39,6 +39,7 @@ __all__ = [
     "disable_thread_propagation",
     "enable_thread_propagation",
     "get_default_tracer",
+    "open_tracers",
     "own_spans_of",
     "owner_of",
     "propagate_context",
@@ -71,6 +72,12 @@ def unregister(tracer: HoneyHiveTracer) -> None:
             _tracers.remove(tracer)
         if _explicit_default is tracer:
             _explicit_default = None
+
+
+def open_tracers() -> list[HoneyHiveTracer]:
+    """Every open tracer, in creation order (a copy)."""
+    with _lock:
+        return list(_tracers)
 
 
 def set_default_tracer(tracer: Optional[HoneyHiveTracer]) -> None:

@@ -39,7 +39,8 @@ DEFAULT_SERVER_URL = "https://api.dp1.us.honeyhive.ai"
 
 #: Environment variables read for each setting, first match wins.
 ENV_VARS: dict[str, tuple[str, ...]] = {
-    "api_key": ("HH_API_KEY",),
+    # What this SDK sends is ingestion: the published SDK's ingestion key comes first.
+    "api_key": ("HH_INGESTION_API_KEY", "HH_API_KEY", "HONEYHIVE_API_KEY"),
     "project": ("HH_PROJECT",),
     "source": ("HH_SOURCE",),
     "session_name": ("HH_SESSION_NAME",),
@@ -62,7 +63,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "exit_timeout": ("HH_EXIT_TIMEOUT",),
     "capture_max_length": ("HH_CAPTURE_MAX_LENGTH",),
     "propagate_thread_context": ("HH_PROPAGATE_THREAD_CONTEXT",),
-    "verify_tls": ("HH_VERIFY_TLS",),
+    "verify_tls": ("HH_VERIFY_TLS", "HH_VERIFY_SSL"),
     "set_global_provider": ("HH_SET_GLOBAL_PROVIDER",),
     "baggage_span_keys": ("HH_BAGGAGE_SPAN_KEYS",),
     "capture_max_items": ("HH_CAPTURE_MAX_ITEMS",),
@@ -86,6 +87,7 @@ OTHER_ENV_VARS = frozenset(
         "HH_COLLECTOR_API_KEY",
         "HH_COLLECTOR_PORT",
         "HH_COLLECTOR_PRICES",
+        "HH_DISABLE_TRACING",  # the published SDK's, honoured (honeyhive._compat)
     }
 )
 _warned_env: set[str] = set()
@@ -94,11 +96,20 @@ _warned_env: set[str] = set()
 def warn_unknown_env(environ: Mapping[str, str]) -> None:
     """One WARNING per unknown ``HH_*`` variable (per process), naming the closest known one:
     a typo in a variable's name is otherwise ignored without a word."""
+    from honeyhive._compat import PUBLISHED_ENV_VARS
+
     known = sorted({var for names in ENV_VARS.values() for var in names} | OTHER_ENV_VARS)
     for name in sorted(environ):
         if not name.startswith("HH_") or name in known or name in _warned_env:
             continue
         _warned_env.add(name)
+        if name in PUBLISHED_ENV_VARS:
+            logger.warning(
+                "honeyhive: the environment variable %s is a setting of the published honeyhive "
+                "SDK that has no effect here and is ignored (see docs/migration.md)",
+                name,
+            )
+            continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         logger.warning(
             "honeyhive: the environment variable %s is not a HoneyHive setting and is ignored%s",
@@ -389,7 +400,9 @@ def resolve(
     known |= set(EvaluationConfig.model_fields)
     unknown = sorted(set(explicit) - known)
     if unknown:
-        raise ValueError(f"unknown setting(s) for HoneyHiveTracer: {', '.join(unknown)}")
+        hints = [difflib.get_close_matches(name, sorted(known), n=1) for name in unknown]
+        named = [f"{n} (did you mean {h[0]}?)" if h else n for n, h in zip(unknown, hints)]
+        raise ValueError(f"unknown setting(s) for HoneyHiveTracer: {', '.join(named)}")
 
     if environ is None:
         warn_unknown_env(os.environ)
@@ -419,10 +432,12 @@ def resolve(
     exporters = tuple(tracer.exporters if tracer.exporters is not None else ["honeyhive"])
     needs_key = "honeyhive" in exporters and not tracer.test_mode
     if needs_key and api_key is None and not is_loopback_url(server_url):
-        raise ValueError(
-            f"api_key is required to send traces to {redact_url(server_url)}: pass api_key= or "
-            "set the HH_API_KEY environment variable (or use test_mode=True, or a loopback "
-            "server_url such as a local collector)"
+        from honeyhive._compat import MissingApiKeyError
+
+        raise MissingApiKeyError(
+            "project",
+            f" (needed to send traces to {redact_url(server_url)}; or use test_mode=True, or "
+            "a loopback server_url such as a local collector)",
         )
     if tracer.max_export_batch_size > tracer.max_queue_size:
         raise ValueError("max_export_batch_size must not exceed max_queue_size")

@@ -12,11 +12,13 @@ See ``docs/architecture.md`` for the path of a span through them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
+import os
 import time
 import uuid
 import weakref
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any, Callable, Optional
 
@@ -31,7 +33,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import Attributes
 
-from honeyhive import _context, _plugins, _propagation
+from honeyhive import _compat, _context, _plugins, _propagation, _sessions
 from honeyhive import _forksafe as forksafe
 from honeyhive._context import TRACER_KEY
 from honeyhive._diagnostics import DropCounter, enable_verbose_logging, internal_error, logger
@@ -61,8 +63,8 @@ from honeyhive._settings import default_service_name, resolve
 from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     DEFAULT_REDACT_KEYS,
-    DROP,
     RESERVED_ATTRIBUTES,
+    UNNAMED,
     VALUE_DROP_REASONS,
     ArgumentCheck,
     AttributeValue,
@@ -70,14 +72,16 @@ from honeyhive._spans import (
     Mask,
     SecretKeys,
     SpanFactory,
-    SpanScope,
+    TraceScope,
     add_captured,
     edit_names,
+    enrichment_attributes,
     entry_point,
     event_type_for,
     flatten_each,
     plain_body,
     safe_text,
+    span_options,
 )
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
@@ -161,6 +165,10 @@ class HoneyHiveTracer:
             for k, v in given.items()
             if v is not _UNSET and not (v is None and k in _BOOLEAN_SETTINGS)
         }
+        # The published SDK's own settings: honoured under our names, or said to do nothing.
+        explicit, published = _compat.translate(explicit, os.environ)
+        instrumentors = published.instrumentors
+        skip_start = published.skip_backend_session_creation
         settings = resolve(config, session_config, evaluation_config, explicit)
         if settings.verbose:
             enable_verbose_logging()
@@ -292,8 +300,10 @@ class HoneyHiveTracer:
         # enrich_session, create_event, inject): a tracer that only serves per-request
         # sessions (a web server's) or is never used (``manage.py check``) starts none.
         self._own_lock = forksafe.Lock()
-        self._own_pending = not settings.session_id_given
-        self._own_announced = settings.session_id_given  # inject() sent its start at once
+        # skip_backend_session_creation (published): the session exists, or is started elsewhere.
+        self._own_pending = not (settings.session_id_given or skip_start)
+        self._own_announced = not self._own_pending  # inject() sent its start at once
+        self._own_forced = False  # session_start() started a session given by id
         self._session_processor.own_pending = self._own_pending
         if settings.session_id_given and (settings.inputs or settings.evaluation):
             # Joining an existing session: what would have gone on its start updates it.
@@ -304,6 +314,8 @@ class HoneyHiveTracer:
             enable_client_tracing(self)
         if settings.propagate_thread_context:
             _context.enable_thread_propagation()
+        #: init(instrumentors=[...]): instrumented with this provider, undone at close.
+        self._instrumented = _compat.instrument(instrumentors, self._provider)
         _context.register(self)
         _at_exit(self)
         logger.debug(
@@ -343,6 +355,9 @@ class HoneyHiveTracer:
         """
         # Every named parameter that was given (None and unset mean: environment, default).
         given = {k: v for k, v in locals().items() if k not in ("cls", "kwargs")}
+        if isinstance(given["api_key"], TracerConfig) and "config" not in kwargs:
+            # The published init(config=None, ...) takes its config object first.
+            kwargs["config"], given["api_key"] = given["api_key"], None
         explicit = {k: v for k, v in given.items() if v is not None and v is not _UNSET}
         return cls(**explicit, **kwargs)
 
@@ -421,12 +436,17 @@ class HoneyHiveTracer:
 
     # -- spans --------------------------------------------------------------------------------
 
-    def trace(self, name: str, event_type: Optional[str] = None, **attributes: Any) -> SpanScope:
+    def trace(
+        self, name: Optional[str] = UNNAMED, event_type: Optional[str] = None, **attributes: Any
+    ) -> TraceScope:
         """A context manager: a span named ``name``, current inside the block.
 
         ``event_type`` lands on ``honeyhive.event_type`` (and on ``honeyhive_event_type`` as
         model, tool or chain). Keyword arguments become attributes, within the capture limits.
         An exception escaping the block marks the span ERROR, is recorded once and propagates.
+
+        Also a decorator (the published README's ``@tracer.trace(event_type="tool")``): each
+        call of the function gets a span, named ``name`` or after the function.
         """
         initial: dict[str, AttributeValue] = {}
         cut = 0
@@ -436,12 +456,14 @@ class HoneyHiveTracer:
             ):
                 initial["honeyhive.event_type"] = event_type
                 initial["honeyhive_event_type"] = event_type_for(event_type)
+            else:
+                event_type = None
             if attributes:
                 cut = flatten_each(initial, attributes, self._rules)
         except Exception as exc:  # the backstop: the block still runs, in a span
             internal_error("trace", exc)
             initial, cut = {}, 0
-        return SpanScope(self, name, initial or None, truncated=cut)
+        return TraceScope(self, name, event_type, initial or None, cut)
 
     @entry_point(lambda: trace_api.INVALID_SPAN)
     def start_span(
@@ -453,10 +475,14 @@ class HoneyHiveTracer:
         links: Optional[Sequence[Link]] = None,
         start_time: Optional[int] = None,
         context: Optional[Context] = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
     ) -> Span:
-        """Start a span without making it current (as OpenTelemetry's ``start_span``).
+        """Start a span (as OpenTelemetry's ``start_span``).
 
-        ``with tracer.start_span(...) as span:`` ends it when the block ends.
+        ``with tracer.start_span(...) as span:`` makes it current inside the block and ends it
+        when the block ends; an escaping exception is recorded (``record_exception``) and marks
+        it ERROR (``set_status_on_exception``).
         """
         if self._closed:
             return trace_api.INVALID_SPAN
@@ -487,7 +513,14 @@ class HoneyHiveTracer:
             current = context_api.get_current()
             if not trace_api.get_current_span(current).get_span_context().is_valid:
                 context = self._link_context  # link_carrier: root spans join the parent trace
-        return self._spans.start(name, context, kind, attributes, links, start_time)
+        span = self._spans.start(name, context, kind, attributes, links, start_time)
+        record = check.accepts("start_span", "record_exception", record_exception, bool, "a bool")
+        mark = check.accepts(
+            "start_span", "set_status_on_exception", set_status_on_exception, bool, "a bool"
+        )
+        if (record and record_exception is False) or (mark and set_status_on_exception is False):
+            span_options(span, record_exception is not False, set_status_on_exception is not False)
+        return span
 
     @entry_point(lambda: False)
     def enrich_current_span(self, attributes: Mapping[str, Any]) -> bool:
@@ -511,7 +544,7 @@ class HoneyHiveTracer:
     @entry_point(lambda: False)
     def enrich_span(
         self,
-        *,
+        attributes: Optional[Mapping[str, Any]] = None,
         metadata: Optional[Mapping[str, Any]] = None,
         metrics: Optional[Mapping[str, Any]] = None,
         feedback: Optional[Mapping[str, Any]] = None,
@@ -520,13 +553,20 @@ class HoneyHiveTracer:
         config: Optional[Mapping[str, Any]] = None,
         user_properties: Optional[Mapping[str, Any]] = None,
         error: Optional[str] = None,
-        attributes: Optional[Mapping[str, Any]] = None,
+        event_id: Optional[str] = None,
+        update_event_id: Optional[str] = None,
+        **kwargs: Any,
     ) -> bool:
-        """Add HoneyHive fields (``honeyhive_metadata.*``, ...) to the current span."""
-        span = trace_api.get_current_span()
-        if not span.is_recording():
-            return False
-        values = {
+        """Add HoneyHive fields to the current span: ``metadata`` to ``honeyhive_metadata.*``,
+        ``metrics`` to ``honeyhive_metrics.*`` and so on; ``attributes`` (also given first,
+        positionally) and any other keyword to ``honeyhive_metadata.*``; ``error`` to
+        ``honeyhive_error``; ``update_event_id`` to ``honeyhive_event_id``.
+
+        With ``event_id``, event ``event_id`` is updated instead (``PUT /events``, in the
+        background; ``inputs`` and ``error`` go in its ``metadata``). Returns whether the
+        values landed: False when no span is recording.
+        """
+        namespaces = {
             "metadata": metadata,
             "metrics": metrics,
             "feedback": feedback,
@@ -535,77 +575,94 @@ class HoneyHiveTracer:
             "config": config,
             "user_properties": user_properties,
         }
-        check, rules = self._arguments, self._rules
-        flat: dict[str, AttributeValue] = {}
-        cut = 0
-        # Never the truth value of what the user gave: a mapping's __len__ may raise.
-        extra = check.mapping("enrich_span", "attributes", attributes)
-        if extra is not None:
-            cut += flatten_each(flat, extra, rules)
-        for namespace, value in values.items():
-            value = check.mapping("enrich_span", namespace, value)
-            if value is not None:
-                cut += flatten_each(flat, value, rules, f"honeyhive_{namespace}")
-        if error is not None:
-            flat["honeyhive_error"] = safe_text(error, rules.max_length)
+        check = self._arguments
+        extra = {k: v for k, v in kwargs.items() if k not in _NOT_METADATA and v is not None}
+        if event_id is not None:
+            if not check.accepts("enrich_span", "event_id", event_id, str, "a string"):
+                return False
+            return self._update(
+                "enrich_span", event_id, namespaces, inputs, attributes, extra, error
+            )
+        span = trace_api.get_current_span()
+        if not span.is_recording():
+            return False
+        rules = self._rules
+        flat, cut = enrichment_attributes(
+            check, rules, namespaces, attributes, extra, error, update_event_id
+        )
         if not flat and not cut:
             return False
         add_captured(span, flat, cut, rules.max_attributes)
         return True
 
+    def _update(
+        self,
+        call: str,
+        target: str,
+        fields: Mapping[str, Any],
+        inputs: Any,
+        attributes: Any,
+        extra: Mapping[str, Any],
+        error: Any,
+    ) -> bool:
+        loose = self._arguments.mapping(call, "attributes", attributes)
+        folded = {**(loose if loose is not None else {}), **extra}
+        if error is not None:
+            folded["error"] = safe_text(error, self._rules.max_length)
+        if self._closed:
+            return False
+        body = _sessions.update_body(self, call, target, fields, inputs, folded)
+        self._api.update_event(body)
+        return True
+
     @entry_point(lambda: None)
     def enrich_session(
         self,
-        session_id: Optional[str] = None,
-        *,
         metadata: Optional[Mapping[str, Any]] = None,
-        metrics: Optional[Mapping[str, Any]] = None,
-        feedback: Optional[Mapping[str, Any]] = None,
         inputs: Optional[Mapping[str, Any]] = None,
         outputs: Optional[Mapping[str, Any]] = None,
         config: Optional[Mapping[str, Any]] = None,
+        feedback: Optional[Mapping[str, Any]] = None,
+        metrics: Optional[Mapping[str, Any]] = None,
         user_properties: Optional[Mapping[str, Any]] = None,
+        session_id: Optional[str] = None,
+        **kwargs: Any,
     ) -> None:
         """Update a session (default: the current context's, else this tracer's).
 
-        Sent in the background (``PUT /events``); ``flush()`` waits for it.
+        ``inputs`` and any other keyword go in its ``metadata`` (the update has no field for
+        them), except ``duration`` (milliseconds). A session id given first, as a string, is
+        ``session_id``. Sent in the background (``PUT /events``); ``flush()`` waits for it.
         """
+        first: object = metadata
+        if isinstance(first, str) and session_id is None:  # a session id given first
+            session_id, metadata = first, None
         if self._closed:
             return
-        check = self._arguments
-        if not check.accepts("enrich_session", "session_id", session_id, str, "a string"):
+        if not self._arguments.accepts("enrich_session", "session_id", session_id, str, "a string"):
             session_id = None
         target = session_id or self._current_session_id()
         if target == self._session_id:
             self._start_own_session()
-        body: dict[str, Any] = {"event_id": target}
         fields = {
-            "metadata": check.mapping("enrich_session", "metadata", metadata),
-            "metrics": check.mapping("enrich_session", "metrics", metrics),
-            "feedback": check.mapping("enrich_session", "feedback", feedback),
-            "outputs": check.mapping("enrich_session", "outputs", outputs),
-            "config": check.mapping("enrich_session", "config", config),
-            "user_properties": check.mapping("enrich_session", "user_properties", user_properties),
+            "metadata": metadata,
+            "metrics": metrics,
+            "feedback": feedback,
+            "outputs": outputs,
+            "config": config,
+            "user_properties": user_properties,
         }
-        session_inputs = check.mapping("enrich_session", "inputs", inputs)
-        for name, value in fields.items():
-            copied = self._body(value, name) if value is not None else None
-            if copied:
-                body[name] = copied
-        if session_inputs is not None:  # the protocol folds session inputs into metadata.inputs
-            copied = self._body(session_inputs, "metadata.inputs")
-            if copied:
-                merged = body.get("metadata")
-                body["metadata"] = {
-                    **(merged if isinstance(merged, dict) else {}),
-                    "inputs": copied,
-                }
+        duration = kwargs.pop("duration", None)
+        extra = {k: v for k, v in kwargs.items() if k not in _NOT_METADATA}
+        body = _sessions.update_body(
+            self, "enrich_session", target, fields, inputs, extra, duration
+        )
         self._api.update_event(body)
 
     @entry_point(lambda: str(uuid.uuid4()))
     def create_event(
         self,
-        event_name: str,
+        event_name: Any,
         event_type: str = "tool",
         *,
         inputs: Optional[Mapping[str, Any]] = None,
@@ -621,53 +678,32 @@ class HoneyHiveTracer:
     ) -> str:
         """Record a standalone event and return its id at once (delivery is in the background).
 
-        ``event_type`` is model, tool or chain; ``duration`` is in milliseconds.
+        ``event_type`` is model, tool or chain; ``duration`` is in milliseconds. The event
+        belongs to ``session_id``, else to the current context's session, else this tracer's.
+        As published, ``event_name`` may be a dict holding every field.
         """
-        event_id = str(uuid.uuid4())
+        if isinstance(event_name, Mapping):  # create_event({"event_name": ..., ...})
+            fields = _sessions.event_fields(self, event_name)
+            return self.create_event(
+                fields.pop("event_name", "event"),
+                fields.pop("event_type", event_type),
+                **{**fields, **extra},
+            )
         if self._closed:
-            return event_id
-        check, limit = self._arguments, self._rules.max_length
-        if not check.accepts("create_event", "session_id", session_id, str, "a string"):
-            session_id = None
-        if duration is not None and (
-            isinstance(duration, bool)
-            or not isinstance(duration, (int, float))
-            or (isinstance(duration, float) and not math.isfinite(duration))
-        ):
-            check.report("create_event", "duration", "must be a finite number of milliseconds")
-            duration = None
-        session_id = session_id or self._current_session_id()
-        if session_id == self._session_id:
-            self._start_own_session()
-        event: dict[str, Any] = {
-            "event_id": event_id,
-            "project": self.project,
-            "source": self.source,
-            "event_name": safe_text(event_name, limit),
-            "event_type": event_type_for(event_type),
-            "session_id": session_id,
-            "duration": duration,
-        }
+            return str(uuid.uuid4())
         captured = {
-            "config": check.mapping("create_event", "config", config),
-            "inputs": check.mapping("create_event", "inputs", inputs),
-            "outputs": check.mapping("create_event", "outputs", outputs),
-            "metadata": check.mapping("create_event", "metadata", metadata),
-            "metrics": check.mapping("create_event", "metrics", metrics),
-            "feedback": check.mapping("create_event", "feedback", feedback),
-            "error": None if error is None else safe_text(error, limit),
+            "config": config,
+            "inputs": inputs,
+            "outputs": outputs,
+            "metadata": metadata,
+            "metrics": metrics,
+            "feedback": feedback,
+            "error": error,
             **extra,
         }
-        for name, value in captured.items():
-            if value is not None and name not in event:
-                copied = self._body(value, name, masked=name not in _EVENT_BOOKKEEPING)
-                if copied is not None and copied is not DROP:
-                    event[name] = copied
-        parent = trace_api.get_current_span().get_span_context()
-        if parent.is_valid:
-            event.setdefault("parent_id", format(parent.span_id, "016x"))
-        self._api.create_event({k: v for k, v in event.items() if v is not None})
-        return event_id
+        event = _sessions.event_body(self, event_name, event_type, session_id, duration, captured)
+        self._api.create_event(event)
+        return str(event["event_id"])
 
     def _body(self, value: Any, path: str, masked: bool = True) -> Any:
         """A captured value for an API call's body: bounded, redacted and masked."""
@@ -679,13 +715,108 @@ class HoneyHiveTracer:
         ``invalid_argument`` (an argument of the wrong kind, e.g. ``metadata=5``)."""
         return dict(self._value_drops.snapshot())
 
+    # -- sessions -----------------------------------------------------------------------------
+
+    @entry_point(lambda: str(uuid.uuid4()))
+    def create_session(
+        self,
+        session_name: Optional[str] = None,
+        session_id: Optional[str] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        user_properties: Optional[Mapping[str, Any]] = None,
+        source: Optional[str] = None,
+        skip_api_call: bool = False,
+    ) -> str:
+        """Start a session and make it the current context's (a request's, a task's); returns
+        its id at once (the start goes out in the background, before anything of it).
+
+        Spans, ``enrich_session`` and ``create_event`` in this context then belong to it: for
+        the rest of the asyncio task, the thread's current scope (an integration's request, a
+        span) or thread-pool task; never for another request. ``session_id`` (a UUID) chooses
+        its id; with ``skip_api_call=True`` that session exists already and is only joined.
+        """
+        sid, _token = _sessions.new_session(
+            self,
+            "create_session",
+            session_name=session_name,
+            session_id=session_id,
+            inputs=inputs,
+            metadata=metadata,
+            user_properties=user_properties,
+            source=source,
+            start=not (skip_api_call is True and session_id is not None),
+        )
+        return sid
+
+    async def acreate_session(
+        self,
+        session_name: Optional[str] = None,
+        session_id: Optional[str] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        user_properties: Optional[Mapping[str, Any]] = None,
+        source: Optional[str] = None,
+        skip_api_call: bool = False,
+    ) -> str:
+        """:meth:`create_session` for ``async`` code (``await tracer.acreate_session(...)``):
+        the session becomes the calling task's."""
+        return self.create_session(
+            session_name, session_id, inputs, metadata, user_properties, source, skip_api_call
+        )
+
+    @contextlib.contextmanager
+    def with_session(
+        self,
+        session_name: Optional[str] = None,
+        inputs: Optional[Mapping[str, Any]] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        user_properties: Optional[Mapping[str, Any]] = None,
+        source: Optional[str] = None,
+    ) -> Iterator[str]:
+        """A new session, current inside the block (``with tracer.with_session("req") as sid:``);
+        the context before it is restored after it."""
+        try:
+            sid, token = _sessions.new_session(
+                self,
+                "with_session",
+                session_name=session_name,
+                inputs=inputs,
+                metadata=metadata,
+                user_properties=user_properties,
+                source=source,
+            )
+        except Exception as exc:  # the block runs all the same, in the session it was in
+            internal_error("with_session", exc)
+            sid, token = self._current_session_id(), None
+        try:
+            yield sid
+        finally:
+            if token is not None:
+                try:
+                    context_api.detach(token)  # type: ignore[arg-type]
+                except Exception as exc:  # detached in another context (a generator moved on)
+                    logger.debug("with_session: detach failed: %r", exc)
+
+    @entry_point(lambda: None)
+    def session_start(self) -> str:
+        """Start this tracer's own session now (it starts by itself when first used) and
+        return its id; a session joined by ``session_id=`` is started too."""
+        if self._closed:
+            return self._session_id
+        with self._own_lock:
+            if self._settings.session_id_given and not self._own_forced:
+                self._own_forced = True
+                self._own_pending = True
+                self._session_processor.own_pending = True
+        self._start_own_session()
+        self._delivery.wake()
+        return self._session_id
+
     # -- propagation --------------------------------------------------------------------------
 
     def _current_session_id(self) -> str:
-        from opentelemetry import baggage
-
-        value = baggage.get_baggage("session_id")
-        return value if isinstance(value, str) and value else self._session_id
+        return _sessions.current_session_id(self)
 
     def _baggage_defaults(self) -> dict[str, str]:
         defaults = {"session_id": self._session_id, "source": self.source}
@@ -809,39 +940,27 @@ class HoneyHiveTracer:
         inputs: Optional[Mapping[str, Any]] = None,
         start_time: Optional[int] = None,
     ) -> dict[str, Any]:
-        """A session's start as the batch event that starts it (``event_type`` ``session``);
-        ``start_time`` in milliseconds since the epoch (default: now)."""
-        settings = self._settings
-        event: dict[str, Any] = {
-            "event_type": "session",
-            "event_id": session_id,
-            "session_id": session_id,
-            "event_name": session_name or settings.session_name,
-            "source": settings.source,
-            "start_time": int(time.time() * 1000) if start_time is None else start_time,
-        }
-        if settings.project:
-            event["project"] = settings.project
-        if inputs:
-            event["inputs"] = self._body(inputs, "inputs")
-        if settings.evaluation:
-            event["metadata"] = dict(settings.evaluation)
-        return event
+        """A session's start as the batch event that starts it (see ``_sessions``)."""
+        return _sessions.session_event(self, session_id, session_name, inputs, start_time)
 
     @entry_point(lambda: False)
-    def flush(self, timeout: Optional[float] = None) -> bool:
+    def flush(
+        self, timeout: Optional[float] = None, *, timeout_millis: Optional[float] = None
+    ) -> bool:
         """Deliver everything queued so far; True only if all of it was acknowledged.
 
         Returns within ``timeout`` seconds (default: the ``export_timeout`` setting), whatever
         the backend does. Covers spans, events, session starts and enrichments.
+        ``timeout_millis`` is the published SDK's spelling, in milliseconds.
         """
+        if timeout is None and timeout_millis is not None:
+            if _finite(timeout_millis):
+                timeout = timeout_millis / 1000.0
+            else:
+                self._arguments.report("flush", "timeout_millis", "must be a finite number")
         if self._closed:
             return self._delivery.flush(0.0)  # nothing pending; False if close() lost anything
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not math.isfinite(timeout)
-        ):
+        if timeout is not None and not _finite(timeout):
             self._arguments.report("flush", "timeout", "must be a finite number of seconds")
             timeout = None
         budget = self._settings.export_timeout if timeout is None else max(0.0, timeout)
@@ -868,6 +987,7 @@ class HoneyHiveTracer:
 
     def _shutdown(self, budget: float) -> None:
         deadline = time.monotonic() + budget
+        _compat.uninstrument(self._instrumented)
         _context.unregister(self)
         if not self._settings.disable_http_tracing:
             disable_client_tracing(self)
@@ -925,6 +1045,104 @@ class HoneyHiveTracer:
             why.append("queue_full: more than the queue holds (HH_MAX_QUEUE_SIZE/_BYTES).")
         return why
 
+    # -- the published SDK's spellings (see docs/migration.md) --------------------------------
+
+    def force_flush(self, timeout_millis: float = 30000) -> bool:
+        """:meth:`flush` within ``timeout_millis`` milliseconds."""
+        return self.flush(timeout_millis=timeout_millis)
+
+    def shutdown(self) -> None:
+        """:meth:`close`."""
+        self.close()
+
+    @classmethod
+    def flush_all(cls, timeout_millis: float = 30000) -> bool:
+        """Flush every open tracer, all within ``timeout_millis``; True only if each did."""
+        return _compat.flush(None, timeout_millis)
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget process-wide state between tests: the default tracer set with
+        ``set_default_tracer`` and which warnings were said. Open tracers stay open."""
+        _context.set_default_tracer(None)
+        _compat.forget_warnings()
+
+    @property
+    def is_initialized(self) -> bool:
+        """True until the tracer is closed."""
+        return not self._closed
+
+    @property
+    def project_name(self) -> Optional[str]:
+        """:attr:`project`."""
+        return self.project
+
+    @property
+    def source_environment(self) -> str:
+        """:attr:`source`."""
+        return self.source
+
+    @property
+    def is_test_mode(self) -> bool:
+        """:attr:`test_mode`."""
+        return self.test_mode
+
+    @property
+    def verbose(self) -> bool:
+        return self._settings.verbose
+
+    @property
+    def is_evaluation(self) -> bool:
+        return self._settings.is_evaluation
+
+    @property
+    def run_id(self) -> Optional[str]:
+        return self._settings.run_id
+
+    @property
+    def dataset_id(self) -> Optional[str]:
+        return self._settings.dataset_id
+
+    @property
+    def datapoint_id(self) -> Optional[str]:
+        return self._settings.datapoint_id
+
+    @property
+    def tracer(self) -> trace_api.Tracer:
+        """An OpenTelemetry ``Tracer`` of this tracer's provider."""
+        return self._provider.get_tracer("honeyhive", __version__)
+
+    @property
+    def propagator(self) -> TextMapPropagator:
+        """The propagator ``inject`` and the integrations use (W3C trace context and baggage
+        by default)."""
+        return self._propagator
+
+    @property
+    def config(self) -> _compat.DotDict:
+        """The resolved settings, as a ``DotDict`` (a copy; the API key is left out)."""
+        return _compat.settings_view(self._settings)
+
+    def get_baggage(self, key: str) -> Optional[str]:
+        """The current context's baggage entry ``key`` (as given, normalised, lower, upper)."""
+        return _compat.get_baggage(key)
+
+    @entry_point(lambda: None)
+    def set_baggage(self, key: str, value: Any) -> None:
+        """Add ``key`` = ``value`` to the current context's baggage (as create_session does
+        with a session: for this request or task, never tracer-wide)."""
+        if value is not None:
+            value = safe_text(value, self._rules.max_length)
+        _compat.set_baggage(key, value)
+
+    def inject_context(self, carrier: MutableMapping[str, Any]) -> None:
+        """:meth:`inject` into ``carrier`` (in place)."""
+        self.inject(carrier)
+
+    def extract_context(self, carrier: Mapping[str, Any]) -> Optional[Context]:
+        """The context ``carrier`` holds (trace and baggage), not made current."""
+        return _compat.extract_context(self._propagator, carrier)
+
     def __enter__(self) -> HoneyHiveTracer:
         return self
 
@@ -937,8 +1155,13 @@ class HoneyHiveTracer:
         self.close()
 
 
-#: Event fields the protocol reads as identifiers and times: not captured data, not masked.
-_EVENT_BOOKKEEPING = frozenset({"parent_id", "start_time", "end_time", "children_ids"})
+#: Keywords the published SDK reads as its own, never as metadata.
+_NOT_METADATA = frozenset({"tracer", "tracer_instance", "verbose"})
+
+
+def _finite(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
 
 _BOOLEAN_SETTINGS = frozenset(
     {"disable_http_tracing", "disable_batch", "verbose", "test_mode", "is_evaluation"}

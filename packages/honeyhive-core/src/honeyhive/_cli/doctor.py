@@ -22,7 +22,13 @@ from typing import Any, Optional
 
 __all__ = ["mask", "register"]
 
-_SECRET_ENVS = ("HH_API_KEY", "HH_COLLECTOR_API_KEY")
+_SECRET_ENVS = (
+    "HH_API_KEY",
+    "HH_INGESTION_API_KEY",
+    "HONEYHIVE_API_KEY",
+    "HH_DATA_PLANE_API_KEY",
+    "HH_COLLECTOR_API_KEY",
+)
 _KINDS = (("exporters", "exporter"), ("processors", "processor"), ("propagators", "propagator"))
 _INTEGRATIONS = "honeyhive.integrations"
 _EXTRA = ("starlette", "uvicorn", "opentelemetry-proto")

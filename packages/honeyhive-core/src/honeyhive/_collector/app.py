@@ -59,6 +59,9 @@ from honeyhive._version import __version__
 __all__ = [
     "DEFAULT_BODY_BUDGET_BYTES",
     "DEFAULT_MAX_BODY_BYTES",
+    "LOCAL_ORG_ID",
+    "LOCAL_PROJECT_ID",
+    "LOCAL_WORKSPACE_ID",
     "STATIC_DIR",
     "TRACE_PATHS",
     "build_app",
@@ -69,6 +72,11 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 #: Request bodies held at once across all requests (received and decompressed), in bytes.
 DEFAULT_BODY_BUDGET_BYTES = 128 * 1024 * 1024
 TRACE_PATHS = ("/opentelemetry/v1/traces", "/v1/traces")
+#: The organisation, workspace and project a local collector answers a session start with:
+#: there is one of each here (the HoneyHive API answers with the key's own).
+LOCAL_ORG_ID = "local"
+LOCAL_WORKSPACE_ID = "local"
+LOCAL_PROJECT_ID = "local"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
 _JSON_TYPE = "application/json"
@@ -215,12 +223,25 @@ class _Collector:
         return JSONResponse({})
 
     async def session_start(self, request: Request) -> Response:
-        def store(start: payloads.SessionStart) -> str:
+        def store(parsed: tuple[payloads.SessionStart, Optional[payloads.EventUpdate]]) -> str:
+            start, extra = parsed
             self.store.start_session(start)
+            if extra is not None:
+                self.store.add_update(extra)
             return start.session_id
 
         session_id = await self._json(request, payloads.session_start_body, store)
-        return JSONResponse({"session_id": session_id})
+        # The HoneyHive API's answer in full: the published 1.x client requires every one of
+        # these ids and, missing one, files its spans under a random session it never started.
+        return JSONResponse(
+            {
+                "session_id": session_id,
+                "event_id": session_id,  # a session is its root event
+                "org_id": LOCAL_ORG_ID,
+                "workspace_id": LOCAL_WORKSPACE_ID,
+                "project_id": LOCAL_PROJECT_ID,
+            }
+        )
 
     async def events(self, request: Request) -> Response:
         if request.method == "PUT":

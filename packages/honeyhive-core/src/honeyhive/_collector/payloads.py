@@ -1,7 +1,8 @@
 """The HoneyHive API's JSON bodies (session start, events, event updates) -> records.
 
 * ``POST /session/start`` ``{"session": {"session_name", "source", "session_id"?, "project"?,
-  "inputs"?, "metadata"?}}``
+  "inputs"?, "metadata"?, ...}}``: any other field (``user_properties``, ``config``) is kept as
+  an update of the session
 * ``POST /events`` ``{"event": {"event_name", "event_type", "session_id"?, "event_id"?,
   "parent_id"?, "inputs"?, "outputs"?, "error"?, "duration"? (ms), "start_time"? (ms), ...}}``
 * ``PUT /events`` ``{"event_id": <session or event id>, "metadata"?, "feedback"?, "metrics"?,
@@ -163,11 +164,14 @@ def _nanos(millis: float) -> int:
     return int(millis * 1e6)
 
 
-def parse_session_start(doc: dict[str, Any]) -> SessionStart:
+def parse_session_start(doc: dict[str, Any]) -> tuple[SessionStart, Optional[EventUpdate]]:
+    """The start, and what the session carries besides (``user_properties``, ``config``, the
+    evaluation ids the published SDK's ``session_start()`` puts beside ``metadata``), kept as
+    an update of the session: nothing the client sent is lost."""
     session = doc.get("session")
     if not isinstance(session, dict):
         raise PayloadError('the body must be {"session": {...}}')
-    return SessionStart(
+    start = SessionStart(
         session_id=_id(session.get("session_id"), "session.session_id") or str(uuid.uuid4()),
         name=_text(session.get("session_name"), "session.session_name"),
         project=_text(session.get("project"), "session.project"),
@@ -175,6 +179,18 @@ def parse_session_start(doc: dict[str, Any]) -> SessionStart:
         inputs=_json_field(session.get("inputs"), "session.inputs"),
         metadata=_json_field(session.get("metadata"), "session.metadata"),
     )
+    rest = {k: v for k, v in session.items() if k not in _SESSION_START_FIELDS and v is not None}
+    if not rest:
+        return start, None
+    for name in UPDATE_FIELDS:
+        _json_field(rest.get(name), f"session.{name}")
+    return start, EventUpdate(target_id=start.session_id, body=dumps(rest))
+
+
+#: The fields of ``POST /session/start`` that are the start itself.
+_SESSION_START_FIELDS = frozenset(
+    {"session_id", "session_name", "project", "source", "inputs", "metadata"}
+)
 
 
 def parse_event(doc: dict[str, Any], received_ns: int) -> EventRecord:
@@ -321,7 +337,7 @@ def _session_event(event: dict[str, Any], index: int) -> tuple[SessionStart, Opt
 # Whole bodies to records: module-level, so that the child parser can run them (see .child).
 
 
-def session_start_body(data: bytes) -> SessionStart:
+def session_start_body(data: bytes) -> tuple[SessionStart, Optional[EventUpdate]]:
     return parse_session_start(json_object(data))
 
 

@@ -6,7 +6,9 @@ Everything here runs on the application thread, so it is the SDK's hot path.
   starts it the way the SDK's tracer would (sampler, ids, limits, every span processor).
 * ``_scope``: :class:`SpanScope`, the open-current-close behind ``trace()`` and ``@trace``;
   :func:`record_error`, an exception recorded once.
-* ``_decorator``: ``@trace`` and ``@atrace`` (functions, coroutines, generators).
+* ``_decorator``: ``@trace`` and ``@atrace`` (functions, coroutines, generators), and
+  :class:`TraceScope`, what ``tracer.trace()`` returns (a ``with`` block or a decorator).
+* ``_enrich``: ``enrich_span``'s fields as a span's attributes, in the HoneyHive namespaces.
 * ``_stream``: what a traced generator streamed (joined text, or a capped list) and the time
   to its first chunk.
 * ``_attributes``: Python values into span attributes: the protocol's flattening within the
@@ -34,7 +36,8 @@ from honeyhive._spans._attributes import (
     safe_text,
 )
 from honeyhive._spans._bodies import plain_body
-from honeyhive._spans._decorator import atrace, trace
+from honeyhive._spans._decorator import UNNAMED, TraceScope, atrace, trace
+from honeyhive._spans._enrich import enrichment_attributes
 from honeyhive._spans._fastattrs import add_captured, set_bounded, set_clean
 from honeyhive._spans._guards import VALUE_DROP_REASONS, ArgumentCheck, entry_point
 from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED, CaptureRules
@@ -47,7 +50,7 @@ from honeyhive._spans._redaction import (
     is_secret_name,
 )
 from honeyhive._spans._scope import SpanScope, record_error
-from honeyhive._spans._span import HoneyHiveSpan, SpanFactory
+from honeyhive._spans._span import HoneyHiveSpan, SpanFactory, span_options
 
 __all__ = [
     "ArgumentCheck",
@@ -67,10 +70,13 @@ __all__ = [
     "SpanFactory",
     "SpanScope",
     "TRUNCATED",
+    "TraceScope",
+    "UNNAMED",
     "VALUE_DROP_REASONS",
     "add_captured",
     "atrace",
     "edit_names",
+    "enrichment_attributes",
     "entry_point",
     "event_type_for",
     "flatten_each",
@@ -82,5 +88,6 @@ __all__ = [
     "safe_text",
     "set_bounded",
     "set_clean",
+    "span_options",
     "trace",
 ]

@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Generator
+import uuid
+from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
 
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 
 from honeyhive._context import current_tracer
 from honeyhive._diagnostics import internal_error
-from honeyhive._spans._attributes import AttributeValue, event_type_for, flatten_into
+from honeyhive._spans._attributes import (
+    AttributeValue,
+    event_type_for,
+    flatten_each,
+    flatten_into,
+    safe_text,
+)
 from honeyhive._spans._fastattrs import add_captured
 from honeyhive._spans._limits import CaptureRules
 from honeyhive._spans._redaction import REDACTED
@@ -33,7 +40,7 @@ from honeyhive._spans._stream import StreamRecorder
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
-__all__ = ["atrace", "trace"]
+__all__ = ["UNNAMED", "TraceScope", "atrace", "trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SKIPPED = frozenset({"self", "cls"})
@@ -118,7 +125,7 @@ def _capture_result(tracer: HoneyHiveTracer, span: Span, result: Any) -> None:
 class _Traced:
     """The wrapping logic shared by the four function kinds."""
 
-    __slots__ = ("explicit", "name", "params", "static")
+    __slots__ = ("explicit", "fields", "name", "params", "session", "static")
 
     def __init__(
         self,
@@ -126,17 +133,24 @@ class _Traced:
         tracer: Optional[HoneyHiveTracer],
         event_type: Optional[str],
         event_name: Optional[str],
+        fields: Optional[Mapping[str, Any]] = None,
+        static: Optional[Mapping[str, AttributeValue]] = None,
     ) -> None:
         self.explicit = tracer
         self.name = event_name or getattr(func, "__qualname__", None) or repr(func)
         self.params = _Params(func)
-        static: dict[str, AttributeValue] = {}
+        attributes: dict[str, AttributeValue] = dict(static or {})
         if event_type is not None:
-            static["honeyhive.event_type"] = event_type
-            static["honeyhive_event_type"] = event_type_for(event_type)
+            attributes["honeyhive.event_type"] = event_type
+            attributes["honeyhive_event_type"] = event_type_for(event_type)
         if event_name is not None:
-            static["honeyhive_event_name"] = event_name
-        self.static = static
+            attributes["honeyhive_event_name"] = event_name
+        self.static = attributes
+        fields = dict(fields or {})
+        self.session: Optional[str] = fields.pop("session_id", None)
+        #: The published decorator's fields (metadata=, inputs=, ...), flattened at each call
+        #: within the calling tracer's capture rules.
+        self.fields = fields
 
     def scope(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[SpanScope]:
         """A span for this call, or None to run untraced (no tracer, or the SDK failed)."""
@@ -144,16 +158,57 @@ class _Traced:
             tracer = self.explicit if self.explicit is not None else current_tracer()
             if tracer is None or tracer.closed:
                 return None
-            attributes, cut = _call_attributes(tracer, self.params, args, kwargs, self.static)
-            return SpanScope(tracer, self.name, attributes, SpanKind.INTERNAL, cut)
+            static = self.static
+            cut = 0
+            if self.fields:
+                static = dict(static)
+                cut = _field_attributes(static, self.fields, tracer._rules)
+            attributes, more = _call_attributes(tracer, self.params, args, kwargs, static)
+            return SpanScope(
+                tracer, self.name, attributes, SpanKind.INTERNAL, cut + more, self.session
+            )
         except Exception as exc:
             internal_error("@trace", exc)
             return None
 
 
-def _check_settings(tracer: object, event_type: object, event_name: object) -> None:
+#: The published decorator's fields: the namespaces they fill, and the plain attributes.
+_NAMESPACE_FIELDS = {
+    "inputs": "honeyhive_inputs",
+    "outputs": "honeyhive_outputs",
+    "metadata": "honeyhive_metadata",
+    "metrics": "honeyhive_metrics",
+    "feedback": "honeyhive_feedback",
+    "config": "honeyhive_config",
+    "user_properties": "honeyhive_user_properties",
+}
+_TEXT_FIELDS = {
+    "error": "honeyhive_error",
+    "event_id": "honeyhive_event_id",
+    "source": "honeyhive_source",
+    "project": "honeyhive_project",
+    "user_id": "honeyhive_user_id",
+    "session_name": "honeyhive_session_name",
+}
+
+
+def _field_attributes(
+    out: dict[str, AttributeValue], fields: Mapping[str, Any], rules: CaptureRules
+) -> int:
+    cut = 0
+    for name, value in fields.items():
+        if name in _NAMESPACE_FIELDS:
+            cut += flatten_each(out, value, rules, _NAMESPACE_FIELDS[name])
+        else:
+            out[_TEXT_FIELDS[name]] = safe_text(value, rules.max_length)
+    return cut
+
+
+def _check_settings(
+    tracer: object, event_type: object, event_name: object, fields: Mapping[str, Any]
+) -> dict[str, Any]:
     """The decorator's settings, checked where it is applied: bad configuration is a
-    ValueError there, not a span silently missing at every call."""
+    ValueError there, not a span silently missing at every call. Returns the fields given."""
     from honeyhive._tracer import HoneyHiveTracer  # imports this module: no cycle at call time
 
     if tracer is not None and not isinstance(tracer, HoneyHiveTracer):
@@ -161,6 +216,23 @@ def _check_settings(tracer: object, event_type: object, event_name: object) -> N
     for name, value in (("event_type", event_type), ("event_name", event_name)):
         if value is not None and not isinstance(value, str):
             raise ValueError(f"trace({name}=...) must be a string, got {_kind(value)}")
+    given = {k: v for k, v in fields.items() if v is not None}
+    span_config = given.pop("span_config", None)  # the published spelling of config=
+    if span_config is not None:
+        given.setdefault("config", span_config)
+    for name, value in given.items():
+        if name in _NAMESPACE_FIELDS and not isinstance(value, Mapping):
+            raise ValueError(f"trace({name}=...) must be a mapping, got {_kind(value)}")
+        if name in _TEXT_FIELDS and not isinstance(value, str):
+            raise ValueError(f"trace({name}=...) must be a string, got {_kind(value)}")
+    if "session_id" in given:
+        try:
+            given["session_id"] = str(uuid.UUID(str(given["session_id"])))
+        except ValueError:
+            raise ValueError(
+                f"trace(session_id=...) must be a UUID, got {given['session_id']!r}"
+            ) from None
+    return given
 
 
 def _kind(value: object) -> str:
@@ -172,20 +244,17 @@ def _wrap(
     tracer: Optional[HoneyHiveTracer],
     event_type: Optional[str],
     event_name: Optional[str],
+    fields: Optional[Mapping[str, Any]] = None,
+    static: Optional[Mapping[str, AttributeValue]] = None,
 ) -> F:
     if isinstance(func, (classmethod, staticmethod)):
         # @trace above @classmethod / @staticmethod: trace the function, keep the descriptor
         # (a plain wrapper would be bound as a method, an instance or class slipped in)
-        inner = _wrap(func.__func__, tracer, event_type, event_name)
+        inner = _wrap(func.__func__, tracer, event_type, event_name, fields, static)
         return type(func)(inner)
-    if isinstance(func, str):
-        raise ValueError(
-            f"trace() takes the function to trace, got the string {func[:100]!r}; give an "
-            f"event type as @trace(event_type={func[:100]!r})"
-        )
     if not callable(func):
         raise ValueError(f"trace() takes a callable to trace, got {_kind(func)}")
-    traced = _Traced(func, tracer, event_type, event_name)
+    traced = _Traced(func, tracer, event_type, event_name, fields, static)
 
     if inspect.isasyncgenfunction(func):
 
@@ -318,20 +387,36 @@ def trace(func: F) -> F: ...
 
 @overload
 def trace(
-    func: None = None,
+    func: Optional[str] = None,
+    event_name: Optional[str] = None,
     *,
     tracer: Optional[HoneyHiveTracer] = None,
     event_type: Optional[str] = None,
-    event_name: Optional[str] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    outputs: Optional[Mapping[str, Any]] = None,
+    metadata: Optional[Mapping[str, Any]] = None,
+    metrics: Optional[Mapping[str, Any]] = None,
+    feedback: Optional[Mapping[str, Any]] = None,
+    config: Optional[Mapping[str, Any]] = None,
+    span_config: Optional[Mapping[str, Any]] = None,
+    user_properties: Optional[Mapping[str, Any]] = None,
+    error: Optional[str] = None,
+    event_id: Optional[str] = None,
+    source: Optional[str] = None,
+    project: Optional[str] = None,
+    session_id: Optional[str] = None,
+    user_id: Optional[str] = None,
+    session_name: Optional[str] = None,
 ) -> Callable[[F], F]: ...
 
 
 def trace(
-    func: Optional[F] = None,
+    func: Union[F, str, None] = None,
+    event_name: Optional[str] = None,
     *,
     tracer: Optional[HoneyHiveTracer] = None,
     event_type: Optional[str] = None,
-    event_name: Optional[str] = None,
+    **fields: Any,
 ) -> Union[F, Callable[[F], F]]:
     """Trace every call of the decorated function.
 
@@ -342,15 +427,74 @@ def trace(
     ``event_type`` is one of ``model``, ``tool``, ``chain``; ``event_name`` names the span
     (default: the function's qualified name). It may sit above ``@classmethod`` and
     ``@staticmethod``. Settings of the wrong kind are a ``ValueError`` where it is applied.
+
+    As in the published SDK, ``@trace("tool", "name")`` gives both positionally, and these
+    keywords land on every call's span: ``inputs``, ``outputs``, ``metadata``, ``metrics``,
+    ``feedback``, ``config`` (or ``span_config``), ``user_properties`` in their
+    ``honeyhive_*`` namespaces (``outputs`` beside the result, never instead of it);
+    ``error``, ``event_id``, ``source``, ``project``, ``user_id``, ``session_name`` as
+    ``honeyhive_<name>``; ``session_id`` puts the call, and what runs inside it, in that
+    session.
     """
-    _check_settings(tracer, event_type, event_name)
+    if isinstance(func, str):  # @trace("tool"): the published positional event type
+        if event_type is not None:
+            raise ValueError("trace() got the event type twice (positionally and event_type=)")
+        func, event_type = None, func
+    unknown = sorted(set(fields) - _FIELDS)
+    if unknown:
+        raise TypeError(f"trace() got unexpected keyword argument(s): {', '.join(unknown)}")
+    given = _check_settings(tracer, event_type, event_name, fields)
     if func is not None:
-        return _wrap(func, tracer, event_type, event_name)
+        return _wrap(func, tracer, event_type, event_name, given)
 
     def decorator(inner: F) -> F:
-        return _wrap(inner, tracer, event_type, event_name)
+        return _wrap(inner, tracer, event_type, event_name, given)
 
     return decorator
+
+
+_FIELDS = frozenset(_NAMESPACE_FIELDS) | frozenset(_TEXT_FIELDS) | {"span_config", "session_id"}
+
+
+class _Unnamed:
+    """``tracer.trace()`` was given no name (``None`` is a name: the span is called "None")."""
+
+    def __repr__(self) -> str:
+        return "<unnamed>"
+
+
+UNNAMED: Any = _Unnamed()
+
+
+class TraceScope(SpanScope):
+    """What ``tracer.trace(...)`` returns: a span current inside ``with``, or a decorator
+    (``@tracer.trace(event_type="tool")``, the published README's form) that traces every call
+    of a function, named after the function unless a name was given."""
+
+    __slots__ = ("_decorator_name", "_event_type")
+
+    def __init__(
+        self,
+        tracer: HoneyHiveTracer,
+        name: Any,
+        event_type: Optional[str],
+        attributes: Optional[Mapping[str, Any]] = None,
+        truncated: int = 0,
+    ) -> None:
+        if name is UNNAMED:
+            name, self._decorator_name = event_type or "span", None
+        else:
+            self._decorator_name = safe_text(name, tracer._rules.max_length)
+        super().__init__(tracer, name, attributes, truncated=truncated)
+        self._event_type = event_type
+
+    def __call__(self, func: F) -> F:
+        static = {
+            k: v
+            for k, v in (self._attributes or {}).items()
+            if k not in ("honeyhive.event_type", "honeyhive_event_type")
+        }
+        return _wrap(func, self._tracer, self._event_type, self._decorator_name, None, static)
 
 
 #: Kept for code written against older SDKs: ``@trace`` handles ``async`` functions itself.

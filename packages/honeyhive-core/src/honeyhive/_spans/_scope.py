@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Optional
 
+from opentelemetry import baggage
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
@@ -62,6 +63,7 @@ class SpanScope:
         "_ctx",
         "_kind",
         "_name",
+        "_session",
         "_span",
         "_token",
         "_tracer",
@@ -75,8 +77,11 @@ class SpanScope:
         attributes: Optional[Mapping[str, Any]] = None,
         kind: SpanKind = SpanKind.INTERNAL,
         truncated: int = 0,
+        session_id: Optional[str] = None,
     ) -> None:
+        """``session_id``: the span, and what runs inside it, belong to that session."""
         self._tracer = tracer
+        self._session = session_id
         self._truncated = truncated
         self._name = name
         self._attributes = attributes
@@ -96,6 +101,8 @@ class SpanScope:
                 and not trace_api.get_current_span(parent).get_span_context().is_valid
             ):
                 parent = tracer._link_context
+            if self._session is not None:
+                parent = baggage.set_baggage("session_id", self._session, parent)
             span = tracer._spans.start(self._name, parent, self._kind)
             if self._attributes or self._truncated:
                 # flattened by us: valid values, within the limits

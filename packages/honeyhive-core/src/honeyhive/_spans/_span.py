@@ -31,6 +31,7 @@ from time import time_ns
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
@@ -53,7 +54,7 @@ from honeyhive._spans._limits import TRUNCATED, cut_text, report_truncation
 if TYPE_CHECKING:
     from opentelemetry.util.types import AnyValue  # opentelemetry-api >= 1.28
 
-__all__ = ["HoneyHiveSpan", "SpanFactory", "span_name"]
+__all__ = ["HoneyHiveSpan", "SpanFactory", "span_name", "span_options"]
 
 _UNSET = Status(StatusCode.UNSET)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -402,6 +403,17 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
             on_ending(self)
         processor.on_end(self)
 
+    #: What ``__exit__`` does with an escaping exception: record it, mark the span ERROR
+    #: (``tracer.start_span(record_exception=..., set_status_on_exception=...)``).
+    _on_exception = (True, True)
+    _token: Optional[object] = None
+
+    def __enter__(self) -> HoneyHiveSpan:
+        """``with tracer.start_span(...) as span:``: the span is current inside the block (the
+        published SDK's meaning; spans started there are its children)."""
+        self._token = context_api.attach(trace_api.set_span_in_context(self))
+        return self
+
     def __exit__(
         self,
         exc_type: Optional[type[BaseException]],
@@ -409,11 +421,26 @@ class HoneyHiveSpan(trace_api.Span, ReadableSpan):
         exc_tb: Optional[TracebackType],
     ) -> None:
         """As the SDK's span: an exception escaping ``with span:`` is recorded, status ERROR."""
+        token, self._token = self._token, None
+        if token is not None:
+            try:
+                context_api.detach(token)  # type: ignore[arg-type]
+            except Exception as exc:  # exited in another context (a generator moved on)
+                logger.debug("with span: detach failed: %r", exc)
+        record, mark = self._on_exception
         if exc_val is not None and self.is_recording():
-            self.record_exception(exc_val, escaped=True)
-            message = safe_text(exc_val, self._text_limit or sys.maxsize)
-            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {message}"))
+            if record:
+                self.record_exception(exc_val, escaped=True)
+            if mark:
+                message = safe_text(exc_val, self._text_limit or sys.maxsize)
+                self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {message}"))
         self.end()
+
+
+def span_options(span: object, record_exception: bool, set_status_on_exception: bool) -> None:
+    """What ``with span:`` does with an escaping exception (our spans only)."""
+    if isinstance(span, HoneyHiveSpan):
+        span._on_exception = (record_exception, set_status_on_exception)
 
 
 def span_name(name: object) -> str:
