@@ -1,0 +1,668 @@
+"""Experiments in the collector: runs, datasets and datapoints, as the HoneyHive API has them.
+
+A run is what ``evaluate()`` creates (``POST /v1/runs``) and updates (``PUT /v1/runs/{id}``);
+its datapoints are the sessions whose start carried its ``run_id`` (and any it names in
+``event_ids``). Its result is read from them when asked: per datapoint the session's inputs,
+outputs (``PUT /events``), ground truth (``feedback.ground_truth``) and metrics (the session's,
+over any ``honeyhive_metrics.*`` its spans carry: the published SDK puts evaluator results on
+its chain span), and per metric an aggregate and its mean, min, max and count. A datapoint
+failed when its session's metadata has an ``error`` or ``evaluator_errors``, or it has error
+spans and no outputs.
+
+Comparing two runs matches datapoints by id: per metric and datapoint the delta (new minus
+old; higher is better), and which datapoints improved, regressed, or both (``mixed``).
+"""
+
+# ruff: noqa: S608 - the SQL text is built from this module's constants only; values are bound
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from honeyhive._collector.records import PayloadError
+from honeyhive._collector.store import Store
+
+__all__ = [
+    "AGGREGATES",
+    "DATAPOINT_FIELDS",
+    "DATASET_FIELDS",
+    "RUN_FIELDS",
+    "RUN_STATUSES",
+    "Experiments",
+    "json_fields",
+]
+
+AGGREGATES = ("average", "sum", "min", "max", "median")
+RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+RUN_FIELDS: dict[str, type] = {
+    "run_id": str,
+    "name": str,
+    "description": str,
+    "status": str,
+    "metadata": dict,
+    "results": dict,
+    "dataset_id": str,
+    "event_ids": list,
+    "session_ids": list,
+    "configuration": dict,
+    "evaluators": list,
+    "datapoint_ids": list,
+    "passing_ranges": dict,
+}
+DATAPOINT_FIELDS: dict[str, type] = {
+    "inputs": dict,
+    "history": list,
+    "ground_truth": dict,
+    "metadata": dict,
+    "linked_event": str,
+    "linked_datasets": list,
+}
+DATASET_FIELDS: dict[str, type] = {
+    "dataset_id": str,
+    "name": str,
+    "description": str,
+    "datapoints": list,
+}
+_METRIC_PREFIX = "honeyhive_metrics."
+
+
+def json_fields(data: bytes, fields: Mapping[str, type], what: str) -> dict[str, Any]:
+    """A JSON object body whose known fields have the right types (others are kept as sent)."""
+    try:
+        body = json.loads(data or b"{}")
+    except ValueError as exc:
+        raise PayloadError(f"{what}: the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise PayloadError(f"{what}: the body must be a JSON object")
+    for name, kind in fields.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            expected = {"dict": "an object", "list": "a list", "str": "a string"}[kind.__name__]
+            raise PayloadError(f"{what}: {name} must be {expected}, got {json.dumps(value)[:60]}")
+    status = body.get("status")
+    if "status" in fields and status is not None and status not in RUN_STATUSES:
+        raise PayloadError(f"{what}: status must be one of {', '.join(RUN_STATUSES)}")
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _aggregate(function: str, numbers: Sequence[float]) -> Optional[float]:
+    if not numbers:
+        return None
+    if function == "sum":
+        return math.fsum(numbers)
+    if function == "min":
+        return min(numbers)
+    if function == "max":
+        return max(numbers)
+    if function == "median":
+        return float(statistics.median(numbers))
+    return math.fsum(numbers) / len(numbers)
+
+
+def _run_object(row: Sequence[Any]) -> dict[str, Any]:
+    run_id, name, status, dataset_id, created, updated, body = row
+    stored = json.loads(body)
+    return {
+        "id": run_id,
+        "run_id": run_id,
+        "name": name,
+        "description": stored.get("description"),
+        "status": status,
+        "metadata": stored.get("metadata") or {},
+        "results": stored.get("results") or {},
+        "event_ids": stored.get("event_ids") or [],
+        "datapoint_ids": stored.get("datapoint_ids") or [],
+        "configuration": stored.get("configuration") or {},
+        "evaluators": stored.get("evaluators") or [],
+        "passing_ranges": stored.get("passing_ranges") or {},
+        "is_active": True,
+        "created_at": _iso(created),
+        "updated_at": _iso(updated),
+        "scope_type": "project",
+        "scope_id": "local",
+        "dataset_id": dataset_id,
+        "created_ns": created,
+    }
+
+
+_RUN_COLUMNS = "run_id, name, status, dataset_id, created_ns, updated_ns, body"
+
+
+class Experiments:
+    """The experiment tables of one collector database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def create_run(self, body: dict[str, Any]) -> dict[str, Any]:
+        run_id = str(body.get("run_id") or uuid.uuid4())
+        now = time.time_ns()
+        name = body.get("name") or f"run-{run_id[:8]}"
+        with self.store.writing() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    name,
+                    body.get("status") or "pending",
+                    body.get("dataset_id"),
+                    now,
+                    now,
+                    json.dumps(body),
+                ),
+            )
+            return self._run(db, run_id) or {}
+
+    def update_run(self, run_id: str, body: dict[str, Any]) -> Optional[dict[str, Any]]:
+        with self.store.writing() as db:
+            run = self._run(db, run_id)
+            if run is None:
+                return None
+            row = db.execute("SELECT body FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            stored = json.loads(row[0])
+            for key, value in body.items():
+                if key == "metadata" and isinstance(stored.get(key), dict):
+                    stored[key] = {**stored[key], **value}
+                elif key != "run_id":
+                    stored[key] = value
+            db.execute(
+                "UPDATE runs SET name = ?, status = ?, updated_ns = ?, body = ? WHERE run_id = ?",
+                (
+                    body.get("name") or run["name"],
+                    body.get("status") or run["status"],
+                    time.time_ns(),
+                    json.dumps(stored),
+                    run_id,
+                ),
+            )
+            return self._run(db, run_id)
+
+    def delete_run(self, run_id: str) -> bool:
+        with self.store.writing() as db:
+            cursor = db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            return bool(cursor.rowcount == 1)
+
+    def _run(self, db: Any, run_id: str) -> Optional[dict[str, Any]]:
+        row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _run_object(row) if row else None
+
+    def get_run(self, run_id: str) -> Optional[dict[str, Any]]:
+        return self._run(self.store.reading(), run_id)
+
+    def list_runs(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        dataset_id: Optional[str] = None,
+        name: Optional[str] = None,
+        status: Optional[str] = None,
+        run_ids: Optional[Sequence[str]] = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Runs, newest first, and how many match in all."""
+        where, args = ["1"], []
+        for column, value in (("dataset_id", dataset_id), ("name", name), ("status", status)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if run_ids:
+            where.append(f"run_id IN ({', '.join('?' * len(run_ids))})")
+            args.extend(run_ids)
+        clause = " AND ".join(where)
+        db = self.store.reading()
+        total = db.execute(f"SELECT count(*) FROM runs WHERE {clause}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE {clause} "
+            "ORDER BY created_ns DESC, run_id LIMIT ? OFFSET ?",
+            (*args, max(0, limit), max(0, offset)),
+        ).fetchall()
+        return [_run_object(row) for row in rows], total
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _span_metrics(self, db: Any, session_id: str) -> dict[str, Any]:
+        metrics: dict[str, Any] = {}
+        for (text,) in db.execute(
+            "SELECT attributes FROM spans WHERE session_id = ? AND instr(attributes, ?) > 0 "
+            "ORDER BY start_ns",
+            (session_id, f'"{_METRIC_PREFIX}'),
+        ):
+            for key, value in json.loads(text).items():
+                if key.startswith(_METRIC_PREFIX):
+                    metrics[key[len(_METRIC_PREFIX) :]] = value
+        return metrics
+
+    def _first_error(self, db: Any, session_id: str) -> Optional[str]:
+        row = db.execute(
+            "SELECT name, coalesce(error, status_message) FROM spans "
+            "WHERE session_id = ? AND status_code = 2 ORDER BY start_ns LIMIT 1",
+            (session_id,),
+        ).fetchone()
+        return f"{row[0]}: {row[1] or 'error'}" if row else None
+
+    def _row(self, db: Any, session_id: str) -> Optional[dict[str, Any]]:
+        session = self.store.session_record(db, session_id)
+        if session is None:
+            return None
+        metadata = session.get("metadata") or {}
+        metrics = {**self._span_metrics(db, session_id), **(session.get("metrics") or {})}
+        outputs = session.get("outputs") or None
+        feedback = session.get("feedback") or {}
+        error = metadata.get("error")
+        if error is None and session["error_count"] and not outputs:
+            error = self._first_error(db, session_id)
+        evaluator_errors = metadata.get("evaluator_errors") or {}
+        return {
+            "datapoint_id": metadata.get("datapoint_id"),
+            "session_id": session_id,
+            "inputs": session.get("inputs"),
+            "outputs": outputs,
+            "ground_truth": feedback.get("ground_truth") if isinstance(feedback, dict) else None,
+            "metrics": metrics,
+            "error": error,
+            "evaluator_errors": evaluator_errors,
+            "passed": not error and not evaluator_errors,
+            "start_ns": session["start_ns"],
+            "duration_ms": session["duration_ms"],
+        }
+
+    def result(self, run_id: str, function: str = "average") -> Optional[dict[str, Any]]:
+        """The run with its datapoints and per-metric aggregates (see the module)."""
+        db = self.store.reading()
+        db.execute("BEGIN")
+        try:
+            run = self._run(db, run_id)
+            if run is None:
+                return None
+            ids = [
+                sid
+                for (sid,) in db.execute(
+                    "SELECT session_id FROM sessions WHERE run_id = ? ORDER BY start_ns",
+                    (run_id,),
+                )
+            ]
+            seen = set(ids)
+            ids += [s for s in run["event_ids"] if isinstance(s, str) and s not in seen]
+            rows = [row for row in (self._row(db, sid) for sid in ids) if row is not None]
+        finally:
+            db.execute("COMMIT")
+        order = {dp: index for index, dp in enumerate(run["datapoint_ids"])}
+        rows.sort(key=lambda r: (order.get(r["datapoint_id"], len(order)), r["start_ns"]))
+        return _result(run, rows, function)
+
+    def compare(
+        self, new_id: str, old_id: str, function: str = "average"
+    ) -> Optional[dict[str, Any]]:
+        """Two runs, datapoint by datapoint (see the module); None if either is unknown."""
+        new, old = self.result(new_id, function), self.result(old_id, function)
+        if new is None or old is None:
+            return None
+        return _compare(new, old, function)
+
+    # -- datasets and datapoints -------------------------------------------------------------
+
+    def _dataset(self, db: Any, dataset_id: str) -> Optional[dict[str, Any]]:
+        row = db.execute(
+            "SELECT dataset_id, name, created_ns, updated_ns, body FROM datasets "
+            "WHERE dataset_id = ?",
+            (dataset_id,),
+        ).fetchone()
+        return _dataset_object(row) if row else None
+
+    def create_dataset(self, body: dict[str, Any]) -> str:
+        if not body.get("name"):
+            raise PayloadError("createDataset: name is required")
+        dataset_id = uuid.uuid4().hex[:24]
+        now = time.time_ns()
+        stored = {
+            "description": body.get("description"),
+            "datapoints": [str(p) for p in body.get("datapoints") or []],
+        }
+        with self.store.writing() as db:
+            db.execute(
+                "INSERT INTO datasets VALUES (?, ?, ?, ?, ?)",
+                (dataset_id, body["name"], now, now, json.dumps(stored)),
+            )
+        return dataset_id
+
+    def list_datasets(
+        self, dataset_id: Optional[str] = None, name: Optional[str] = None
+    ) -> list[dict[str, Any]]:
+        where, args = ["1"], []
+        if dataset_id:
+            where.append("dataset_id = ?")
+            args.append(dataset_id)
+        if name:
+            where.append("name = ?")
+            args.append(name)
+        rows = self.store.reading().execute(
+            "SELECT dataset_id, name, created_ns, updated_ns, body FROM datasets "
+            f"WHERE {' AND '.join(where)} ORDER BY created_ns DESC",
+            args,
+        )
+        return [_dataset_object(row) for row in rows]
+
+    def update_dataset(self, dataset_id: str, body: dict[str, Any]) -> Optional[dict[str, Any]]:
+        with self.store.writing() as db:
+            dataset = self._dataset(db, dataset_id)
+            if dataset is None:
+                return None
+            for key in ("name", "description", "datapoints"):
+                if key in body:
+                    dataset[key] = body[key]
+            _save_dataset(db, dataset)
+            return self._dataset(db, dataset_id)
+
+    def delete_dataset(self, dataset_id: str) -> bool:
+        with self.store.writing() as db:
+            cursor = db.execute("DELETE FROM datasets WHERE dataset_id = ?", (dataset_id,))
+            return bool(cursor.rowcount == 1)
+
+    def add_datapoints(self, dataset_id: str, body: dict[str, Any]) -> Optional[list[str]]:
+        """``{"data": [rows], "mapping": {"inputs": [keys], "ground_truth": [keys], "history":
+        [keys]}}``: one datapoint per row, each field the row's values under its keys."""
+        data, mapping = body.get("data"), body.get("mapping") or {}
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise PayloadError("addDatapoints: data must be a list of objects")
+        if not isinstance(mapping, dict):
+            raise PayloadError("addDatapoints: mapping must be an object")
+        with self.store.writing() as db:
+            dataset = self._dataset(db, dataset_id)
+            if dataset is None:
+                return None
+            ids = []
+            for row in data:
+                point: dict[str, Any] = {"linked_datasets": [dataset_id]}
+                for field in ("inputs", "ground_truth"):
+                    point[field] = {k: row[k] for k in mapping.get(field) or [] if k in row}
+                history = [row[k] for k in mapping.get("history") or [] if k in row]
+                point["history"] = history
+                ids.append(_insert_datapoint(db, point))
+            dataset["datapoints"] = [*dataset["datapoints"], *ids]
+            _save_dataset(db, dataset)
+            return ids
+
+    def remove_datapoint(self, dataset_id: str, datapoint_id: str) -> bool:
+        with self.store.writing() as db:
+            dataset = self._dataset(db, dataset_id)
+            if dataset is None or datapoint_id not in dataset["datapoints"]:
+                return False
+            dataset["datapoints"] = [p for p in dataset["datapoints"] if p != datapoint_id]
+            _save_dataset(db, dataset)
+            return True
+
+    def create_datapoint(self, body: dict[str, Any]) -> str:
+        with self.store.writing() as db:
+            point_id = _insert_datapoint(db, body)
+            for dataset_id in body.get("linked_datasets") or []:
+                dataset = self._dataset(db, str(dataset_id))
+                if dataset is not None:
+                    dataset["datapoints"] = [*dataset["datapoints"], point_id]
+                    _save_dataset(db, dataset)
+            return point_id
+
+    def get_datapoints(
+        self, ids: Optional[Sequence[str]] = None, dataset_name: Optional[str] = None
+    ) -> list[dict[str, Any]]:
+        db = self.store.reading()
+        if dataset_name:
+            found = self.list_datasets(name=dataset_name)
+            ids = [p for d in found for p in d["datapoints"]] + list(ids or [])
+        if ids is None:
+            rows = db.execute(
+                "SELECT datapoint_id, created_ns, updated_ns, body FROM datapoints "
+                "ORDER BY created_ns"
+            ).fetchall()
+            return [_datapoint_object(row) for row in rows]
+        points = []
+        for point_id in ids:
+            point = self.get_datapoint(point_id)
+            if point is not None:
+                points.append(point)
+        return points
+
+    def get_datapoint(self, datapoint_id: str) -> Optional[dict[str, Any]]:
+        row = (
+            self.store.reading()
+            .execute(
+                "SELECT datapoint_id, created_ns, updated_ns, body FROM datapoints "
+                "WHERE datapoint_id = ?",
+                (datapoint_id,),
+            )
+            .fetchone()
+        )
+        return _datapoint_object(row) if row else None
+
+    def update_datapoint(self, datapoint_id: str, body: dict[str, Any]) -> bool:
+        with self.store.writing() as db:
+            row = db.execute(
+                "SELECT body FROM datapoints WHERE datapoint_id = ?", (datapoint_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            stored = {**json.loads(row[0]), **body}
+            db.execute(
+                "UPDATE datapoints SET body = ?, updated_ns = ? WHERE datapoint_id = ?",
+                (json.dumps(stored), time.time_ns(), datapoint_id),
+            )
+            return True
+
+    def delete_datapoint(self, datapoint_id: str) -> bool:
+        with self.store.writing() as db:
+            cursor = db.execute("DELETE FROM datapoints WHERE datapoint_id = ?", (datapoint_id,))
+            return bool(cursor.rowcount == 1)
+
+
+def _dataset_object(row: Sequence[Any]) -> dict[str, Any]:
+    dataset_id, name, created, updated, body = row
+    stored = json.loads(body)
+    return {
+        "id": dataset_id,
+        "name": name,
+        "description": stored.get("description"),
+        "datapoints": stored.get("datapoints") or [],
+        "created_at": _iso(created),
+        "updated_at": _iso(updated),
+    }
+
+
+def _save_dataset(db: Any, dataset: dict[str, Any]) -> None:
+    stored = {"description": dataset.get("description"), "datapoints": dataset["datapoints"]}
+    db.execute(
+        "UPDATE datasets SET name = ?, updated_ns = ?, body = ? WHERE dataset_id = ?",
+        (dataset["name"], time.time_ns(), json.dumps(stored), dataset["id"]),
+    )
+
+
+def _insert_datapoint(db: Any, body: Mapping[str, Any]) -> str:
+    point_id = uuid.uuid4().hex[:24]
+    now = time.time_ns()
+    stored = {k: body.get(k) for k in DATAPOINT_FIELDS}
+    db.execute(
+        "INSERT INTO datapoints VALUES (?, ?, ?, ?)", (point_id, now, now, json.dumps(stored))
+    )
+    return point_id
+
+
+def _datapoint_object(row: Sequence[Any]) -> dict[str, Any]:
+    point_id, created, updated, body = row
+    stored = json.loads(body)
+    return {
+        "id": point_id,
+        "inputs": stored.get("inputs") or {},
+        "history": stored.get("history") or [],
+        "ground_truth": stored.get("ground_truth"),
+        "metadata": stored.get("metadata") or {},
+        "linked_event": stored.get("linked_event"),
+        "linked_datasets": stored.get("linked_datasets") or [],
+        "created_at": _iso(created),
+        "updated_at": _iso(updated),
+    }
+
+
+def _metric_type(values: Sequence[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "boolean"
+    return "numeric" if all(_number(v) is not None for v in values) else "string"
+
+
+def _result(run: dict[str, Any], rows: list[dict[str, Any]], function: str) -> dict[str, Any]:
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row["metrics"]))
+    event_name = run["configuration"].get("function")
+    details = []
+    for name in names:
+        pairs = [(r["datapoint_id"], r["metrics"][name]) for r in rows if name in r["metrics"]]
+        values = [value for _, value in pairs]
+        numbers = [n for n in map(_number, values) if n is not None]
+        details.append(
+            {
+                "metric_name": name,
+                "metric_type": _metric_type(values),
+                "event_name": event_name,
+                "event_type": "chain",
+                "aggregate": _aggregate(function, numbers),
+                "values": values,
+                "mean": _aggregate("average", numbers),
+                "min": min(numbers) if numbers else None,
+                "max": max(numbers) if numbers else None,
+                "count": len(values),
+                "datapoints": {
+                    "passed": [dp for dp, v in pairs if v is not False],
+                    "failed": [dp for dp, v in pairs if v is False],
+                },
+            }
+        )
+    passed = [r["datapoint_id"] or r["session_id"] for r in rows if r["passed"]]
+    failed = [r["datapoint_id"] or r["session_id"] for r in rows if not r["passed"]]
+    return {
+        "status": run["status"],
+        "success": run["status"] == "completed" and not failed,
+        "passed": passed,
+        "failed": failed,
+        "metrics": {"aggregation_function": function, "details": details},
+        "datapoints": [
+            {
+                "datapoint_id": r["datapoint_id"],
+                "session_id": r["session_id"],
+                "passed": r["passed"],
+                "metrics": [
+                    {"name": k, "value": v, "event_name": event_name, "event_type": "chain"}
+                    for k, v in r["metrics"].items()
+                ],
+            }
+            for r in rows
+        ],
+        "event_details": [{"event_name": event_name or "session", "event_type": "chain"}],
+        "run_object": run,
+        "rows": rows,
+    }
+
+
+def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[str, Any]:
+    old_rows = {r["datapoint_id"]: r for r in reversed(old["rows"]) if r["datapoint_id"]}
+    pairs = [(r, old_rows[r["datapoint_id"]]) for r in new["rows"] if r["datapoint_id"] in old_rows]
+    names = list(
+        dict.fromkeys(
+            [d["metric_name"] for d in new["metrics"]["details"]]
+            + [d["metric_name"] for d in old["metrics"]["details"]]
+        )
+    )
+    metrics = []
+    deltas: dict[str, dict[str, Optional[float]]] = {}
+    for name in names:
+        improved: list[str] = []
+        degraded: list[str] = []
+        same: list[str] = []
+        old_values: list[float] = []
+        new_values: list[float] = []
+        for new_row, old_row in pairs:
+            a, b = _number(old_row["metrics"].get(name)), _number(new_row["metrics"].get(name))
+            dp = new_row["datapoint_id"]
+            if a is None or b is None:
+                deltas.setdefault(dp, {})[name] = None
+                continue
+            delta = b - a
+            deltas.setdefault(dp, {})[name] = delta
+            old_values.append(a)
+            new_values.append(b)
+            (improved if delta > 0 else degraded if delta < 0 else same).append(dp)
+        old_aggregate = _aggregate(function, old_values)
+        new_aggregate = _aggregate(function, new_values)
+        difference = None
+        if old_aggregate is not None and new_aggregate is not None:
+            difference = new_aggregate - old_aggregate
+        metrics.append(
+            {
+                "metric_name": name,
+                "metric_type": "numeric",
+                "old_aggregate": old_aggregate,
+                "new_aggregate": new_aggregate,
+                "difference": difference,
+                "percentage_change": (
+                    difference / abs(old_aggregate) * 100
+                    if difference is not None and old_aggregate
+                    else None
+                ),
+                "found_count": len(old_values),
+                "improved_count": len(improved),
+                "degraded_count": len(degraded),
+                "same_count": len(same),
+                "improved": improved,
+                "degraded": degraded,
+                "same": same,
+                "old_values": old_values,
+                "new_values": new_values,
+            }
+        )
+    rows = []
+    counts = {"improved": 0, "regressed": 0, "mixed": 0, "unchanged": 0}
+    for new_row, old_row in pairs:
+        changes = deltas.get(new_row["datapoint_id"], {})
+        up = any(d is not None and d > 0 for d in changes.values())
+        down = any(d is not None and d < 0 for d in changes.values())
+        verdict = (
+            "mixed" if up and down else "improved" if up else "regressed" if down else "unchanged"
+        )
+        counts[verdict] += 1
+        rows.append(
+            {
+                "datapoint_id": new_row["datapoint_id"],
+                "inputs": new_row["inputs"],
+                "old": {k: old_row[k] for k in ("session_id", "outputs", "metrics", "error")},
+                "new": {k: new_row[k] for k in ("session_id", "outputs", "metrics", "error")},
+                "deltas": changes,
+                "verdict": verdict,
+            }
+        )
+    return {
+        "metrics": metrics,
+        "commonDatapoints": [r["datapoint_id"] for r in rows],
+        "event_details": [],
+        "old_run": old["run_object"],
+        "new_run": new["run_object"],
+        "rows": rows,
+        "counts": counts,
+    }
