@@ -43,16 +43,33 @@ async def search_docs(query: str) -> list[str]:
     return list(response.json()["documents"])
 
 
+MODEL = "gpt-4o-mini"  # what a real call would name; the collector prices it from its table
+
+
 @trace(event_type="model", event_name="chat_completion")
-async def call_model(question: str, documents: list[str]) -> str:
-    """A stand-in for an LLM call (no network)."""
+async def call_model(messages: list[dict[str, str]]) -> str:
+    """A stand-in for an LLM call (no network): chat messages in, the answer out."""
     await asyncio.sleep(0.02)
-    tracer.enrich_span(metrics={"prompt_tokens": 42 + len(documents), "completion_tokens": 17})
-    return f"From {len(documents)} documents: {documents[0] if documents else 'nothing found'}"
+    documents = messages[-1]["content"].count("\n- ")
+    tracer.enrich_span(
+        config={"model": MODEL, "temperature": 0.2},
+        metrics={"prompt_tokens": 42 + 9 * documents, "completion_tokens": 17},
+    )
+    first = messages[-1]["content"].partition("\n- ")[2].partition("\n")[0]
+    return f"From {documents} documents: {first or 'nothing found'}"
+
+
+def chat(question: str, documents: list[str]) -> list[dict[str, str]]:
+    context = "".join(f"\n- {doc}" for doc in documents)
+    return [
+        {"role": "system", "content": "Answer from the documents only."},
+        {"role": "user", "content": f"{question}\nDocuments:{context}"},
+    ]
 
 
 @trace(event_type="model", event_name="chat_completion_stream")
 async def stream_tokens(question: str) -> AsyncIterator[str]:
+    tracer.enrich_span(config={"model": MODEL}, inputs={"messages": chat(question, [])})
     for word in f"Here is a streamed answer about {question} , token by token .".split():
         await asyncio.sleep(0.01)
         yield word + " "
@@ -67,7 +84,7 @@ async def healthz() -> dict[str, bool]:
 async def answer(body: Question) -> dict[str, str]:
     with tracer.trace("answer", event_type="chain", question=body.question):
         documents = await search_docs(body.question)
-        return {"answer": await call_model(body.question, documents)}
+        return {"answer": await call_model(chat(body.question, documents))}
 
 
 @api.get("/stream")

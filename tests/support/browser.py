@@ -178,7 +178,14 @@ class DevTools:
         """Poll ``expression`` until it is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except BrowserError as error:
+                # A click or redirect can swap the page between two polls; the
+                # next poll runs in the new page.
+                if "navigated or closed" not in str(error) and "context" not in str(error):
+                    raise
+                value = None
             if value:
                 return value
             time.sleep(interval)
