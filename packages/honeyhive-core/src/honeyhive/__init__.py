@@ -12,7 +12,7 @@ The published ``honeyhive`` 1.x SDK's tracing names are here too, with its meani
 docs/experiments.md.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from honeyhive._compat import (
     DotDict,
@@ -34,6 +34,9 @@ from honeyhive._spans import atrace, trace
 from honeyhive._tracer import HoneyHiveTracer
 from honeyhive._version import __version__
 from honeyhive.config.models import EvaluationConfig, SessionConfig, TracerConfig
+
+if TYPE_CHECKING:
+    from honeyhive.experiments import BaseEvaluator, HoneyHive, aevaluator, evaluate, evaluator
 
 __all__ = [
     "BaseEvaluator",

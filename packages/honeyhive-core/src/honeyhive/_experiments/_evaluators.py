@@ -22,7 +22,7 @@ import functools
 import inspect
 import math
 from collections.abc import Awaitable, Mapping
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union, overload
 
 __all__ = [
     "BaseEvaluator",
@@ -46,6 +46,7 @@ _REFUSED_SETTINGS = (
     "evaluate",
 )
 Scalar = Union[int, float, bool, str]
+E = TypeVar("E", bound="evaluator")
 
 
 class EvalResult:
@@ -90,8 +91,16 @@ class evaluator:
 
     is_async = False
 
+    @overload
+    def __new__(cls: type[E], func: Callable[..., Any], /, **defaults: Any) -> E: ...
+
+    @overload
+    def __new__(  # type: ignore[misc]  # @evaluator(**defaults) is a decorator factory
+        cls: type[E], func: None = None, /, **defaults: Any
+    ) -> Callable[[Callable[..., Any]], E]: ...
+
     def __new__(cls, func: Any = None, /, **defaults: Any) -> Any:
-        if func is None:
+        if func is None:  # @evaluator(**defaults)
             return lambda f: cls(f, **defaults)
         return super().__new__(cls)
 

@@ -1,0 +1,355 @@
+"""``evaluate()`` end to end against the local collector: the run, its sessions, the result.
+
+Every test runs the real thing: ``evaluate`` with its tracer and worker threads, the product
+collector (``honeyhive.collector.start``) storing sessions, spans, updates and runs in SQLite,
+and the collector's own ``/v1/runs/{id}/result`` and comparison read back over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry import baggage
+
+from honeyhive import BaseEvaluator, HoneyHive, aevaluator, evaluate, evaluator
+from honeyhive.collector import RunningCollector
+
+EVALUATION_KEYS = ("run_id", "dataset_id", "datapoint_id")
+_seen: contextvars.ContextVar[str] = contextvars.ContextVar("_seen", default="")
+
+
+def _dataset(n: int = 20) -> list[dict[str, Any]]:
+    return [
+        {"id": f"q{i}", "inputs": {"n": i, "text": f"question {i}"}, "ground_truth": {"n": i * 2}}
+        for i in range(n)
+    ]
+
+
+def _result(url: str, run_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"{url}/v1/runs/{run_id}/result", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _session(url: str, session_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"{url}/api/sessions/{session_id}", params={"full": "1"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+class _Concurrency:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+def test_a_run_of_twenty_datapoints_with_two_workers(local: RunningCollector) -> None:
+    running = _Concurrency()
+    sessions_seen: dict[str, str] = {}
+    bled: list[str] = []
+
+    def double(datapoint: dict[str, Any]) -> dict[str, Any]:
+        with running:
+            if _seen.get():  # set by an earlier datapoint on this thread: context bled
+                bled.append(datapoint["id"])
+            _seen.set(datapoint["id"])
+            sessions_seen[datapoint["id"]] = str(baggage.get_baggage("session_id"))
+            time.sleep(0.01)
+            if datapoint["inputs"]["n"] == 7:
+                raise ValueError("seven is not allowed")
+            return {"n": datapoint["inputs"]["n"] * 2}
+
+    @evaluator
+    def correct(outputs: Any, inputs: Any, ground_truth: Any) -> float:
+        return 1.0 if outputs["n"] == ground_truth["n"] else 0.0
+
+    def fragile(outputs: Any, inputs: Any) -> int:
+        if inputs["n"] == 3:
+            raise RuntimeError("the judge fell over")
+        return int(inputs["n"])
+
+    result = evaluate(
+        double,
+        dataset=_dataset(),
+        evaluators=[correct, fragile],
+        server_url=local.url,
+        name="twenty",
+        max_workers=2,
+        print_results=False,
+    )
+
+    # What the user gets back.
+    assert result.status == "completed"
+    assert [p.datapoint_id for p in result.datapoints] == [f"EXT-q{i}" for i in range(20)]
+    assert result.failed == ["EXT-q3", "EXT-q7"]
+    assert len(result.passed) == 18
+    assert result.datapoints[7].error == "ValueError: seven is not allowed"
+    assert result.datapoints[7].outputs is None
+    assert result.datapoints[7].scores == {}
+    assert result.datapoints[3].evaluator_errors == {"fragile": "RuntimeError: the judge fell over"}
+    assert result.datapoints[3].scores == {"correct": 1.0}  # the other evaluator still ran
+    assert result.datapoints[5].outputs == {"n": 10}
+    assert result.datapoints[5].scores == {"correct": 1.0, "fragile": 5}
+    summary = result.summary()
+    assert summary["correct"] == {"mean": 1.0, "min": 1.0, "max": 1.0, "count": 19}
+    fragile_values = [i for i in range(20) if i not in (3, 7)]
+    assert summary["fragile"] == {
+        "mean": sum(fragile_values) / 18,
+        "min": 0.0,
+        "max": 19.0,
+        "count": 18,
+    }
+    assert running.most == 2  # max_workers bounds it, and both were used
+    assert bled == []
+    session_ids = [p.session_id for p in result.datapoints]
+    assert len(set(session_ids)) == 20
+    assert sessions_seen == {f"q{i}": session_ids[i] for i in range(20)}
+
+    # What the collector stored: a session per datapoint, with the evaluation ids.
+    for point in result.datapoints:
+        stored = _session(local.url, point.session_id)
+        ids = {k: stored["session"]["metadata"].get(k) for k in EVALUATION_KEYS}
+        assert ids == {
+            "run_id": result.run_id,
+            "dataset_id": result.dataset_id,
+            "datapoint_id": point.datapoint_id,
+        }
+        (span,) = stored["spans"]
+        assert span["name"] == "double"
+        for key in EVALUATION_KEYS:
+            assert span["attributes"][f"honeyhive_metadata.{key}"] == ids[key]
+
+    # The stored run matches the returned result.
+    stored_run = _result(local.url, result.run_id)
+    assert stored_run["status"] == "completed"
+    assert stored_run["run_object"]["name"] == "twenty"
+    assert stored_run["passed"] == result.passed
+    assert stored_run["failed"] == result.failed
+    rows = stored_run["rows"]
+    assert [r["session_id"] for r in rows] == session_ids
+    for row, point in zip(rows, result.datapoints):
+        assert row["datapoint_id"] == point.datapoint_id
+        assert row["metrics"] == point.scores
+        assert row["outputs"] == point.outputs
+        assert row["ground_truth"] == point.ground_truth
+        assert row["inputs"] == point.inputs
+        assert row["error"] == point.error
+        assert row["evaluator_errors"] == point.evaluator_errors
+    details = {d["metric_name"]: d for d in stored_run["metrics"]["details"]}
+    for detail in result.metrics.details:
+        assert details[detail.metric_name]["aggregate"] == pytest.approx(detail.aggregate)
+        assert details[detail.metric_name]["count"] == detail.count
+    assert sorted(stored_run["run_object"]["event_ids"]) == sorted(session_ids)
+
+
+def test_comparing_two_runs_gives_the_deltas(local: RunningCollector) -> None:
+    def baseline(datapoint: dict[str, Any]) -> int:
+        return int(datapoint["inputs"]["n"])
+
+    def candidate(datapoint: dict[str, Any]) -> int:
+        n = int(datapoint["inputs"]["n"])
+        return n + 2 if n % 2 == 0 else n - 1 if n % 3 == 0 else n
+
+    def score(outputs: int) -> int:
+        return outputs
+
+    def steady(outputs: int, inputs: Any) -> int:
+        return 1
+
+    data = _dataset(10)
+    old = evaluate(
+        baseline,
+        dataset=data,
+        evaluators=[score, steady],
+        server_url=local.url,
+        print_results=False,
+    )
+    new = evaluate(
+        candidate,
+        dataset=data,
+        evaluators=[score, steady],
+        server_url=local.url,
+        print_results=False,
+    )
+    answer = httpx.get(f"{local.url}/api/runs/{new.run_id}/compare/{old.run_id}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    compared = answer.json()
+    expected = {}
+    for i in range(10):
+        delta = 2 if i % 2 == 0 else -1 if i % 3 == 0 else 0
+        expected[f"EXT-q{i}"] = delta
+    assert {r["datapoint_id"]: r["deltas"]["score"] for r in compared["rows"]} == expected
+    assert all(r["deltas"]["steady"] == 0 for r in compared["rows"])
+    assert compared["counts"] == {"improved": 5, "regressed": 2, "mixed": 0, "unchanged": 3}
+    score_metric = next(m for m in compared["metrics"] if m["metric_name"] == "score")
+    assert score_metric["improved_count"] == 5
+    assert score_metric["degraded_count"] == 2
+    assert score_metric["old_aggregate"] == pytest.approx(4.5)
+    assert score_metric["new_aggregate"] == pytest.approx(4.5 + (10 - 2) / 10)
+    # The published client's route answers the same.
+    with HoneyHive(server_url=local.url) as client:
+        legacy = client.experiments.compare_runs(new.run_id, old.run_id)
+    assert legacy["commonDatapoints"] == list(expected)
+
+
+def test_async_functions_and_evaluators_are_awaited(local: RunningCollector) -> None:
+    """The published ``evaluate()`` never awaited ``@aevaluator`` objects: their metric was lost."""
+
+    async def answer(datapoint: dict[str, Any]) -> str:
+        await asyncio.sleep(0)
+        return "x" * int(datapoint["inputs"]["n"])
+
+    @aevaluator
+    async def length(outputs: str, inputs: Any, ground_truth: Any) -> int:
+        await asyncio.sleep(0)
+        return len(outputs)
+
+    class Matches(BaseEvaluator):
+        async def evaluate(
+            self, inputs: Any, outputs: Any, ground_truth: Any = None, **kwargs: Any
+        ) -> bool:
+            return len(outputs) == inputs["n"] and ground_truth == {"n": inputs["n"] * 2}
+
+    result = evaluate(
+        answer,
+        dataset=_dataset(4),
+        evaluators=[length, Matches("matches")],
+        server_url=local.url,
+        max_workers=2,
+        print_results=False,
+    )
+    assert [p.scores for p in result.datapoints] == [
+        {"length": i, "matches": True} for i in range(4)
+    ]
+    assert [p.outputs for p in result.datapoints] == ["", "x", "xx", "xxx"]
+    stored = _result(local.url, result.run_id)
+    assert [r["metrics"] for r in stored["rows"]] == [p.scores for p in result.datapoints]
+    # A non-dict output is recorded on the session (the published SDK dropped it).
+    assert [r["outputs"] for r in stored["rows"]] == [{"result": "x" * i} for i in range(4)]
+
+
+def test_how_functions_and_evaluators_are_called(local: RunningCollector) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def split(inputs: dict[str, Any], ground_truth: dict[str, Any], tracer: Any) -> int:
+        calls.append((inputs, ground_truth, tracer is not None))
+        return int(inputs["n"])
+
+    class Ordered(BaseEvaluator):  # inputs first, as its signature says
+        def evaluate(
+            self, inputs: Any, outputs: Any, ground_truth: Any = None, **kwargs: Any
+        ) -> float:
+            assert isinstance(inputs, dict)
+            assert isinstance(outputs, int)
+            return float(outputs == inputs["n"])
+
+    def outputs_only(outputs: int) -> dict[str, Any]:
+        return {"score": outputs, "explanation": "as is", "extra": 3}
+
+    @evaluator(scale=10)
+    def scaled(outputs: int, inputs: Any, ground_truth: Any, scale: int) -> int:
+        return outputs * scale
+
+    result = evaluate(
+        split,
+        dataset=_dataset(2),
+        evaluators=[Ordered("ordered"), outputs_only, scaled],
+        server_url=local.url,
+        print_results=False,
+    )
+    assert calls[0] == ({"n": 0, "text": "question 0"}, {"n": 0}, True)
+    assert result.datapoints[1].scores == {
+        "ordered": 1.0,
+        "outputs_only": 1,
+        "outputs_only_explanation": "as is",
+        "outputs_only_extra": 3,
+        "scaled": 10,
+    }
+
+
+def test_a_run_where_every_datapoint_failed_is_marked_failed(local: RunningCollector) -> None:
+    def broken(datapoint: dict[str, Any]) -> None:
+        raise KeyError("no model configured")
+
+    result = evaluate(broken, dataset=_dataset(3), server_url=local.url, print_results=False)
+    assert result.status == "failed"
+    assert not result.success
+    assert _result(local.url, result.run_id)["status"] == "failed"
+
+
+def test_a_dataset_stored_in_the_collector(local: RunningCollector) -> None:
+    with HoneyHive(server_url=local.url) as client:
+        _evaluate_a_stored_dataset(local, client)
+
+
+def _evaluate_a_stored_dataset(local: RunningCollector, client: HoneyHive) -> None:
+    created = client.datasets.create({"name": "capitals"})
+    dataset_id = created.result.insertedId
+    added = client.datasets.add_datapoints(
+        dataset_id,
+        {
+            "data": [
+                {"country": "France", "capital": "Paris"},
+                {"country": "Peru", "capital": "Lima"},
+            ],
+            "mapping": {"inputs": ["country"], "ground_truth": ["capital"]},
+        },
+    )
+    assert len(added.datapoint_ids) == 2
+    assert client.datasets.get_dataset(dataset_id).datasets[0].datapoints == added.datapoint_ids
+
+    def capital(datapoint: dict[str, Any]) -> dict[str, str]:
+        return {"capital": {"France": "Paris"}.get(datapoint["inputs"]["country"], "?")}
+
+    def right(outputs: Any, inputs: Any, ground_truth: Any) -> bool:
+        return bool(outputs["capital"] == ground_truth["capital"])
+
+    result = evaluate(
+        capital,
+        dataset_id=dataset_id,
+        evaluators=[right],
+        server_url=local.url,
+        print_results=False,
+    )
+    assert [p.datapoint_id for p in result.datapoints] == added.datapoint_ids
+    assert [p.scores["right"] for p in result.datapoints] == [True, False]
+    run = client.experiments.get_run(result.run_id).evaluation
+    assert run.dataset_id == dataset_id
+    assert run.status == "completed"
+    listed = client.experiments.list_runs(dataset_id=dataset_id)
+    assert [r.run_id for r in listed.evaluations] == [result.run_id]
+
+
+def test_bad_arguments_are_refused_before_anything_is_sent(local: RunningCollector) -> None:
+    def f(datapoint: Any) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="either 'dataset' or 'dataset_id'"):
+        evaluate(f, server_url=local.url)
+    with pytest.raises(ValueError, match="both 'dataset' and 'dataset_id'"):
+        evaluate(f, dataset=_dataset(1), dataset_id="x", server_url=local.url)
+    with pytest.raises(ValueError, match="max_workers"):
+        evaluate(f, dataset=_dataset(1), max_workers=0, server_url=local.url)
+    with pytest.raises(ValueError, match="aggregate_function"):
+        evaluate(f, dataset=_dataset(1), aggregate_function="mode", server_url=local.url)
+    with pytest.raises(ValueError, match=r"dataset\[1\] must be a dict"):
+        evaluate(f, dataset=[{"inputs": {}}, "oops"], server_url=local.url)
+    with pytest.raises(ValueError, match="checker"):
+        evaluator(checker="value > 0.5")(lambda outputs: 1)
+    assert httpx.get(f"{local.url}/v1/runs").json()["evaluations"] == []
