@@ -353,3 +353,67 @@ def test_bad_arguments_are_refused_before_anything_is_sent(local: RunningCollect
     with pytest.raises(ValueError, match="checker"):
         evaluator(checker="value > 0.5")(lambda outputs: 1)
     assert httpx.get(f"{local.url}/v1/runs").json()["evaluations"] == []
+
+
+_INTERRUPTED_RUN = """
+import sys, threading, time
+from honeyhive import evaluate
+
+started = threading.Event()
+
+def slow(datapoint):
+    print("started", datapoint["id"], flush=True)
+    time.sleep(0.3)
+    return {"n": datapoint["inputs"]["n"]}
+
+def score(outputs):
+    return outputs["n"]
+
+data = [{"id": f"q{i}", "inputs": {"n": i}} for i in range(40)]
+try:
+    evaluate(slow, dataset=data, evaluators=[score], server_url=sys.argv[1], name="stopped",
+             max_workers=2, print_results=False)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise
+"""
+
+
+def test_ctrl_c_stops_the_run_and_marks_it_cancelled(
+    local: RunningCollector, tmp_path: Any
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from support.local_collector import clean_env
+
+    script = tmp_path / "run.py"
+    script.write_text(_INTERRUPTED_RUN)
+    process = subprocess.Popen(
+        [sys.executable, str(script), local.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    assert process.stdout is not None
+    lines = []
+    while len(lines) < 4:  # two rounds of two workers have started
+        line = process.stdout.readline()
+        assert line, process.stderr.read() if process.stderr else ""
+        lines.append(line)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert "interrupted" in out, err
+    assert process.returncode != 0  # KeyboardInterrupt reached the caller
+    runs = httpx.get(f"{local.url}/v1/runs", timeout=10).json()["evaluations"]
+    assert [r["status"] for r in runs] == ["cancelled"]
+    stored = _result(local.url, runs[0]["run_id"])
+    finished = [r for r in stored["rows"] if r["outputs"] is not None]
+    assert 2 <= len(finished) < 40  # what finished is kept; the rest never started
+    assert all(r["metrics"] == {"score": r["outputs"]["n"]} for r in finished)
+    # The run names the sessions that finished before Ctrl-C (one abandoned mid-way may still
+    # have recorded its output since).
+    assert set(runs[0]["event_ids"]) <= {r["session_id"] for r in finished}
+    assert len(runs[0]["event_ids"]) >= 2
