@@ -417,3 +417,55 @@ def test_ctrl_c_stops_the_run_and_marks_it_cancelled(
     # have recorded its output since).
     assert set(runs[0]["event_ids"]) <= {r["session_id"] for r in finished}
     assert len(runs[0]["event_ids"]) >= 2
+
+
+def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from support.local_collector import clean_env
+
+    def exact(outputs: Any, inputs: Any, ground_truth: Any) -> float:
+        return float(outputs == ground_truth["n"])
+
+    data = _dataset(3)
+    old = evaluate(
+        lambda dp: dp["inputs"]["n"] * 2,
+        dataset=data,
+        evaluators=[exact],
+        server_url=local.url,
+        name="good",
+        print_results=False,
+    )
+    new = evaluate(
+        lambda dp: 0,
+        dataset=data,
+        evaluators=[exact],
+        server_url=local.url,
+        name="worse",
+        print_results=False,
+    )
+
+    def runs(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "honeyhive", "runs", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    listing = runs("--url", local.url).splitlines()
+    assert listing[2].split()[:5] == [new.run_id[:8], "worse", "completed", "3", "0"]
+    assert "exact=0.333" in listing[2]
+    assert "exact=1.000" in listing[3]
+    shown = runs("--db", str(db_path), new.run_id[:8])  # from the database, by prefix
+    assert f"worse ({new.run_id}): completed, 3 passed, 0 failed" in shown
+    assert "EXT-q0" in shown
+    assert "EXT-q2" in shown
+    compared = runs("--url", local.url, new.run_id, "--compare", old.run_id)
+    assert "2 regressed" in compared
+    assert "1 unchanged" in compared
+    assert any(line.split() == ["EXT-q1", "-1.000", "regressed"] for line in compared.splitlines())

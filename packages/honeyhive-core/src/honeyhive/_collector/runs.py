@@ -239,6 +239,38 @@ class Experiments:
         ).fetchall()
         return [_run_object(row) for row in rows], total
 
+    def summaries(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Runs, newest first, each with its passed and failed counts and metric summaries."""
+        found, _ = self.list_runs(limit, offset)
+        out = []
+        for item in found:
+            answer = self.result(item["run_id"]) or {}
+            out.append(
+                {
+                    **item,
+                    "passed": len(answer.get("passed", [])),
+                    "failed": len(answer.get("failed", [])),
+                    "metrics": [
+                        {
+                            k: d[k]
+                            for k in ("metric_name", "metric_type", "mean", "min", "max", "count")
+                        }
+                        for d in answer.get("metrics", {}).get("details", [])
+                    ],
+                }
+            )
+        return out
+
+    def find_run(self, prefix: str) -> Optional[str]:
+        """The run whose id is ``prefix``, or the only one that starts with it."""
+        db = self.store.reading()
+        if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (prefix,)).fetchone():
+            return prefix
+        rows = db.execute(
+            "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? LIMIT 2", (len(prefix), prefix)
+        ).fetchall()
+        return str(rows[0][0]) if len(rows) == 1 else None
+
     # -- results -----------------------------------------------------------------------------
 
     def _span_metrics(self, db: Any, session_id: str) -> dict[str, Any]:

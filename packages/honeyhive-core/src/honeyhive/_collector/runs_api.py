@@ -139,6 +139,8 @@ def experiment_routes(
 
     async def result(request: Request) -> Response:
         run_id = request.path_params["run_id"]
+        if request.url.path.startswith("/api/"):  # the viewer and the CLI: an id prefix will do
+            run_id = await read(experiments.find_run, run_id) or run_id
         answer = await read(experiments.result, run_id, _aggregate(request))
         if answer is None:
             return _not_found("run", run_id)
@@ -146,6 +148,9 @@ def experiment_routes(
 
     async def compare(request: Request) -> Response:
         new, old = request.path_params["run_id"], request.path_params["old_run_id"]
+        if request.url.path.startswith("/api/"):
+            new = await read(experiments.find_run, new) or new
+            old = await read(experiments.find_run, old) or old
         answer = await read(experiments.compare, new, old, _aggregate(request))
         if answer is None:
             return JSONResponse({"error": f"no run {new!r} or no run {old!r}"}, 404)
@@ -155,25 +160,8 @@ def experiment_routes(
         limit = _int(request, "limit", 50, 1, 1000)
         offset = _int(request, "offset", 0, 0, 2**62)
 
-        def summaries() -> list[dict[str, Any]]:
-            found, _ = experiments.list_runs(limit, offset)
-            out = []
-            for item in found:
-                answer = experiments.result(item["run_id"]) or {}
-                out.append(
-                    {
-                        **item,
-                        "passed": len(answer.get("passed", [])),
-                        "failed": len(answer.get("failed", [])),
-                        "metrics": [
-                            {k: d[k] for k in ("metric_name", "mean", "min", "max", "count")}
-                            for d in answer.get("metrics", {}).get("details", [])
-                        ],
-                    }
-                )
-            return out
-
-        return JSONResponse({"runs": await read(summaries), "limit": limit, "offset": offset})
+        found = await read(experiments.summaries, limit, offset)
+        return JSONResponse({"runs": found, "limit": limit, "offset": offset})
 
     # -- datasets ----------------------------------------------------------------------------
 
