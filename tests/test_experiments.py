@@ -469,3 +469,31 @@ def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_pat
     assert "2 regressed" in compared
     assert "1 unchanged" in compared
     assert any(line.split() == ["EXT-q1", "-1.000", "regressed"] for line in compared.splitlines())
+
+
+def test_the_example_works_as_written(local: RunningCollector) -> None:
+    """``examples/experiment.py``, on its own collector and on one named by ``HH_API_URL``."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support.local_collector import clean_env
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "experiment.py"
+    alone = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, timeout=120, env=clean_env()
+    )
+    assert alone.returncode == 0, alone.stderr
+    assert "6 datapoints in both; 0 improved, 5 regressed, 1 mixed" in alone.stdout
+    shared = subprocess.run(
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(HH_API_URL=local.url),
+    )
+    assert shared.returncode == 0, shared.stderr
+    runs = httpx.get(f"{local.url}/api/runs", timeout=10).json()["runs"]
+    assert [r["name"] for r in runs] == ["capitals: second version", "capitals: first version"]
+    means = {m["metric_name"]: m["mean"] for m in runs[1]["metrics"]}
+    assert means["correct"] == pytest.approx(4 / 6)

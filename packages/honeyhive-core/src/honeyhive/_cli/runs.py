@@ -100,10 +100,11 @@ def render_run(result: dict[str, Any]) -> list[str]:
         f"{len(result['failed'])} failed"
     ]
     details = result["metrics"]["details"]
-    if details:
+    numeric = [d for d in details if d["metric_type"] != "string"]
+    if numeric:
         rows = [
             [d["metric_name"], _cell(d["mean"]), _cell(d["min"]), _cell(d["max"]), str(d["count"])]
-            for d in details
+            for d in numeric
         ]
         lines += ["", *_table(["metric", "mean", "min", "max", "count"], rows)]
     names = [d["metric_name"] for d in details]

@@ -616,10 +616,11 @@ def _result(run: dict[str, Any], rows: list[dict[str, Any]], function: str) -> d
 def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[str, Any]:
     old_rows = {r["datapoint_id"]: r for r in reversed(old["rows"]) if r["datapoint_id"]}
     pairs = [(r, old_rows[r["datapoint_id"]]) for r in new["rows"] if r["datapoint_id"] in old_rows]
-    names = list(
+    names = list(  # the metrics with numbers (a text metric has no delta)
         dict.fromkeys(
-            [d["metric_name"] for d in new["metrics"]["details"]]
-            + [d["metric_name"] for d in old["metrics"]["details"]]
+            d["metric_name"]
+            for d in [*new["metrics"]["details"], *old["metrics"]["details"]]
+            if d["metric_type"] != "string"
         )
     )
     metrics = []

@@ -251,7 +251,7 @@ def evaluate(
     finally:
         client.close()
     if _is_local(client.server_url):
-        summary.url = f"{client.server_url}/#/runs/{run_id}"
+        summary.url = f"{client.server_url}/?run={run_id}"
     if print_results:
         summary.print_table()
     if interrupted is not None:

@@ -223,10 +223,11 @@ class ExperimentResultSummary:
             f"Run {self.name or ''} ({self.run_id}): {self.status}, "
             f"{len(self.passed)} passed, {len(self.failed)} failed"
         ]
-        if self.metrics.details:
+        numeric = [d for d in self.metrics.details if d.metric_type != "string"]
+        if numeric:
             rows = [
                 [d.metric_name, _cell(d.mean), _cell(d.min), _cell(d.max), str(d.count)]
-                for d in self.metrics.details
+                for d in numeric
             ]
             lines += ["", *_table(["metric", "mean", "min", "max", "count"], rows)]
         names = self.metrics.list_metrics()
