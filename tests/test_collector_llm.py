@@ -13,10 +13,8 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import pytest
 from honeyhive import HoneyHiveTracer
 from honeyhive.collector import RunningCollector, create_app, start
 
+from support.fake_openai import serve_fake_openai
 from support.local_collector import otlp_json, otlp_span
 
 TRACES = "/opentelemetry/v1/traces"
@@ -241,48 +240,10 @@ def test_honeyhive_outputs_of_any_shape_and_time_to_first_chunk(local: RunningCo
 # -- a real instrumentor -----------------------------------------------------------------------
 
 
-class _FakeOpenAI(BaseHTTPRequestHandler):
-    """Answers ``POST /v1/chat/completions`` as the OpenAI API does."""
-
-    requests: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _FakeOpenAI.requests.append(body)
-        answer = {
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "created": 1_700_000_000,
-            "model": "gpt-4o-mini-2024-07-18",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "Refunds take 5 days."},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 21, "completion_tokens": 6, "total_tokens": 27},
-        }
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def fake_openai() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_fake_openai() as url:
+        yield url
 
 
 def test_a_session_from_the_openinference_openai_instrumentor(

@@ -186,10 +186,12 @@ def test_decorator_settings_of_the_wrong_kind_are_refused_when_applied(
 
 
 def test_trace_given_something_that_is_not_a_function_says_so() -> None:
-    with pytest.raises(ValueError, match="event_type="):
-        trace("model")  # type: ignore[call-overload]  # the published SDK's positional form
     with pytest.raises(ValueError, match="callable"):
         trace(5)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="event type twice"):
+        trace("model", event_type="tool")
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        trace(event_type="tool", colour="red")  # type: ignore[call-overload]
 
 
 def test_a_block_event_type_that_is_not_text_is_left_out_and_counted(

@@ -7,6 +7,7 @@ and counted, the rest of the call still happens, and the data arrives at the col
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 from collections.abc import Iterator
@@ -366,6 +367,8 @@ def test_no_public_method_raises_whatever_it_is_given(
         for parameter in parameters:
             for value in HOSTILE:
                 result = getattr(tracer, method)(**{**required, parameter.name: value})
+                if inspect.iscoroutine(result):  # acreate_session
+                    result = asyncio.run(result)
                 if method == "link":
                     tracer.unlink(result)
                 elif method == "trace":
@@ -382,7 +385,9 @@ def test_a_call_that_does_not_fit_the_signature_is_still_a_type_error(
     with pytest.raises(TypeError):
         tracer.create_event()  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        tracer.enrich_span(unknown=1)  # type: ignore[call-arg]
+        tracer.enrich_span(*range(12))  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        tracer.create_session(unknown=1)  # type: ignore[call-arg]
 
 
 def test_module_level_functions_take_anything(honeyhive_capture: Any) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "bind",
     "current_session_id",
     "event_body",
+    "event_fields",
     "new_session",
     "session_event",
     "update_body",
@@ -91,7 +92,7 @@ def new_session(
     if session_id is not None:
         try:
             chosen = str(uuid.UUID(str(session_id)))
-        except ValueError:
+        except Exception:  # not a UUID, or an object whose str() fails
             check.report(call, "session_id", "must be a UUID; a new session id is used instead")
     sid = chosen or str(uuid.uuid4())
     if (start or chosen is None) and not tracer.closed:
@@ -138,16 +139,19 @@ def session_event(
     }
     if settings.project:
         event["project"] = settings.project
-    if inputs:
-        event["inputs"] = tracer._body(inputs, "inputs")
+    # Never the truth value of what the user gave: a mapping's __len__ may raise.
+    if inputs is not None:
+        copied = tracer._body(inputs, "inputs")
+        if copied and copied is not DROP:
+            event["inputs"] = copied
     ids = dict(settings.evaluation if evaluation is None else evaluation)
-    if metadata:
+    if metadata is not None:
         copied = tracer._body(metadata, "metadata")
         if isinstance(copied, dict):
             ids = {**copied, **ids}
     if ids:
         event["metadata"] = ids
-    if user_properties:
+    if user_properties is not None:
         copied = tracer._body(user_properties, "user_properties")
         if copied and copied is not DROP:
             event["user_properties"] = copied
@@ -192,6 +196,20 @@ def update_body(
         else:
             check.report(call, "duration", "must be a finite number of milliseconds")
     return body
+
+
+def event_fields(tracer: HoneyHiveTracer, given: Mapping[Any, Any]) -> dict[str, Any]:
+    """``create_event({...})``: the event's fields from the one dict the published SDK takes
+    (keys that are not names are left out, reported; an unreadable mapping gives none)."""
+    try:
+        items = list(given.items())
+    except Exception:
+        tracer._arguments.report("create_event", "event_name", "is a mapping that cannot be read")
+        return {}
+    fields = {k: v for k, v in items if isinstance(k, str) and k.isidentifier() and k != "self"}
+    if len(fields) < len(items):
+        tracer._arguments.report("create_event", "event_name", "has keys that are not names")
+    return fields
 
 
 def event_body(

@@ -64,6 +64,7 @@ from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     DEFAULT_REDACT_KEYS,
     RESERVED_ATTRIBUTES,
+    UNNAMED,
     VALUE_DROP_REASONS,
     ArgumentCheck,
     AttributeValue,
@@ -436,7 +437,7 @@ class HoneyHiveTracer:
     # -- spans --------------------------------------------------------------------------------
 
     def trace(
-        self, name: Optional[str] = None, event_type: Optional[str] = None, **attributes: Any
+        self, name: Optional[str] = UNNAMED, event_type: Optional[str] = None, **attributes: Any
     ) -> TraceScope:
         """A context manager: a span named ``name``, current inside the block.
 
@@ -450,8 +451,6 @@ class HoneyHiveTracer:
         initial: dict[str, AttributeValue] = {}
         cut = 0
         try:
-            if not self._arguments.accepts("trace", "name", name, str, "a string"):
-                name = None
             if event_type is not None and self._arguments.accepts(
                 "trace", "event_type", event_type, str, "a string"
             ):
@@ -515,8 +514,12 @@ class HoneyHiveTracer:
             if not trace_api.get_current_span(current).get_span_context().is_valid:
                 context = self._link_context  # link_carrier: root spans join the parent trace
         span = self._spans.start(name, context, kind, attributes, links, start_time)
-        if not (record_exception is True and set_status_on_exception is True):
-            span_options(span, bool(record_exception), bool(set_status_on_exception))
+        record = check.accepts("start_span", "record_exception", record_exception, bool, "a bool")
+        mark = check.accepts(
+            "start_span", "set_status_on_exception", set_status_on_exception, bool, "a bool"
+        )
+        if (record and record_exception is False) or (mark and set_status_on_exception is False):
+            span_options(span, record_exception is not False, set_status_on_exception is not False)
         return span
 
     @entry_point(lambda: False)
@@ -692,7 +695,7 @@ class HoneyHiveTracer:
         As published, ``event_name`` may be a dict holding every field.
         """
         if isinstance(event_name, Mapping):  # create_event({"event_name": ..., ...})
-            fields = dict(event_name)
+            fields = _sessions.event_fields(self, event_name)
             return self.create_event(
                 fields.pop("event_name", "event"),
                 fields.pop("event_type", event_type),
@@ -1067,7 +1070,7 @@ class HoneyHiveTracer:
     @classmethod
     def flush_all(cls, timeout_millis: float = 30000) -> bool:
         """Flush every open tracer, all within ``timeout_millis``; True only if each did."""
-        return _compat.flush_tracers(_context.open_tracers(), timeout_millis / 1000.0)
+        return _compat.flush(None, timeout_millis)
 
     @classmethod
     def reset(cls) -> None:
@@ -1143,9 +1146,12 @@ class HoneyHiveTracer:
         """The current context's baggage entry ``key`` (as given, normalised, lower, upper)."""
         return _compat.get_baggage(key)
 
+    @entry_point(lambda: None)
     def set_baggage(self, key: str, value: Any) -> None:
         """Add ``key`` = ``value`` to the current context's baggage (as create_session does
         with a session: for this request or task, never tracer-wide)."""
+        if value is not None:
+            value = safe_text(value, self._rules.max_length)
         _compat.set_baggage(key, value)
 
     def inject_context(self, carrier: MutableMapping[str, Any]) -> None:

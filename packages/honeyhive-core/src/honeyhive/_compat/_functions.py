@@ -9,6 +9,7 @@ the caller at run time, and each is safe from any number of threads at once.
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -143,16 +144,22 @@ def flush(tracer_instance: Optional[HoneyHiveTracer] = None, timeout_millis: flo
     ``timeout_millis``; True only if all of it was acknowledged."""
     from honeyhive._context import open_tracers
 
-    tracers = [tracer_instance] if tracer_instance is not None else open_tracers()
-    return flush_tracers(tracers, timeout_millis / 1000.0)
+    try:
+        seconds = float(timeout_millis) / 1000.0
+        if not math.isfinite(seconds):
+            raise ValueError(timeout_millis)
+    except Exception:  # not a number of milliseconds: the published default
+        seconds = 30.0
+    from honeyhive._tracer import HoneyHiveTracer
+
+    if isinstance(tracer_instance, HoneyHiveTracer):
+        return flush_tracers([tracer_instance], seconds)
+    return flush_tracers(open_tracers(), seconds)
 
 
 def flush_tracers(tracers: Iterable[HoneyHiveTracer], timeout: float) -> bool:
     """Flush each, all within one ``timeout`` (seconds); True only if every one succeeded."""
-    try:
-        deadline = time.monotonic() + max(0.0, float(timeout))
-    except (TypeError, ValueError):
-        deadline = time.monotonic() + 30.0
+    deadline = time.monotonic() + max(0.0, timeout)
     ok = True
     for tracer in list(tracers):
         ok = tracer.flush(max(0.0, deadline - time.monotonic())) and ok

@@ -35,7 +35,7 @@ from honeyhive._spans._attributes import (
     safe_text,
 )
 from honeyhive._spans._bodies import plain_body
-from honeyhive._spans._decorator import TraceScope, atrace, trace
+from honeyhive._spans._decorator import UNNAMED, TraceScope, atrace, trace
 from honeyhive._spans._fastattrs import add_captured, set_bounded, set_clean
 from honeyhive._spans._guards import VALUE_DROP_REASONS, ArgumentCheck, entry_point
 from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED, CaptureRules
@@ -69,6 +69,7 @@ __all__ = [
     "SpanScope",
     "TRUNCATED",
     "TraceScope",
+    "UNNAMED",
     "VALUE_DROP_REASONS",
     "add_captured",
     "atrace",

@@ -40,7 +40,7 @@ from honeyhive._spans._stream import StreamRecorder
 if TYPE_CHECKING:
     from honeyhive._tracer import HoneyHiveTracer
 
-__all__ = ["TraceScope", "atrace", "trace"]
+__all__ = ["UNNAMED", "TraceScope", "atrace", "trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SKIPPED = frozenset({"self", "cls"})
@@ -456,23 +456,36 @@ def trace(
 _FIELDS = frozenset(_NAMESPACE_FIELDS) | frozenset(_TEXT_FIELDS) | {"span_config", "session_id"}
 
 
+class _Unnamed:
+    """``tracer.trace()`` was given no name (``None`` is a name: the span is called "None")."""
+
+    def __repr__(self) -> str:
+        return "<unnamed>"
+
+
+UNNAMED: Any = _Unnamed()
+
+
 class TraceScope(SpanScope):
     """What ``tracer.trace(...)`` returns: a span current inside ``with``, or a decorator
-    (``@tracer.trace(event_type="tool")``) that traces every call of a function, named after
-    the function unless a name was given."""
+    (``@tracer.trace(event_type="tool")``, the published README's form) that traces every call
+    of a function, named after the function unless a name was given."""
 
     __slots__ = ("_decorator_name", "_event_type")
 
     def __init__(
         self,
         tracer: HoneyHiveTracer,
-        name: Optional[str],
+        name: Any,
         event_type: Optional[str],
         attributes: Optional[Mapping[str, Any]] = None,
         truncated: int = 0,
     ) -> None:
-        super().__init__(tracer, name or event_type or "span", attributes, truncated=truncated)
-        self._decorator_name = name
+        if name is UNNAMED:
+            name, self._decorator_name = event_type or "span", None
+        else:
+            self._decorator_name = safe_text(name, tracer._rules.max_length)
+        super().__init__(tracer, name, attributes, truncated=truncated)
         self._event_type = event_type
 
     def __call__(self, func: F) -> F:
