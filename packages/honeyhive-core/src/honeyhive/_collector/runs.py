@@ -10,7 +10,9 @@ failed when its session's metadata has an ``error`` or ``evaluator_errors``, or 
 spans and no outputs.
 
 Comparing two runs matches datapoints by id: per metric and datapoint the delta (new minus
-old; higher is better), and which datapoints improved, regressed, or both (``mixed``).
+old; higher is better), and which datapoints improved, regressed, or both (``mixed``). A
+datapoint that fails in the new run and did not in the old one regressed, and the other way
+round improved.
 """
 
 # ruff: noqa: S608 - the SQL text is built from this module's constants only; values are bound
@@ -71,6 +73,7 @@ DATASET_FIELDS: dict[str, type] = {
     "datapoints": list,
 }
 _METRIC_PREFIX = "honeyhive_metrics."
+_COMPARED = ("session_id", "outputs", "metrics", "error", "passed")
 
 
 def json_fields(data: bytes, fields: Mapping[str, type], what: str) -> dict[str, Any]:
@@ -674,8 +677,13 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
     counts = {"improved": 0, "regressed": 0, "mixed": 0, "unchanged": 0}
     for new_row, old_row in pairs:
         changes = deltas.get(new_row["datapoint_id"], {})
-        up = any(d is not None and d > 0 for d in changes.values())
-        down = any(d is not None and d < 0 for d in changes.values())
+        # A datapoint that newly fails regressed; one that no longer fails improved.
+        up = any(d is not None and d > 0 for d in changes.values()) or (
+            new_row["passed"] and not old_row["passed"]
+        )
+        down = any(d is not None and d < 0 for d in changes.values()) or (
+            old_row["passed"] and not new_row["passed"]
+        )
         verdict = (
             "mixed" if up and down else "improved" if up else "regressed" if down else "unchanged"
         )
@@ -684,8 +692,8 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
             {
                 "datapoint_id": new_row["datapoint_id"],
                 "inputs": new_row["inputs"],
-                "old": {k: old_row[k] for k in ("session_id", "outputs", "metrics", "error")},
-                "new": {k: new_row[k] for k in ("session_id", "outputs", "metrics", "error")},
+                "old": {k: old_row[k] for k in _COMPARED},
+                "new": {k: new_row[k] for k in _COMPARED},
                 "deltas": changes,
                 "verdict": verdict,
             }
