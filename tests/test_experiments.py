@@ -497,3 +497,61 @@ def test_the_example_works_as_written(local: RunningCollector) -> None:
     assert [r["name"] for r in runs] == ["capitals: second version", "capitals: first version"]
     means = {m["metric_name"]: m["mean"] for m in runs[1]["metrics"]}
     assert means["correct"] == pytest.approx(4 / 6)
+
+
+def test_a_version_2_database_is_upgraded_and_its_sessions_join_their_run(
+    db_path: Any, tmp_path: Any
+) -> None:
+    """Sessions stored before runs existed (by the published SDK, say) belong to their run."""
+    import sqlite3
+
+    from honeyhive.collector import start
+
+    with start(port=0, db_path=db_path) as running:
+        result = evaluate(
+            lambda dp: {"n": dp["inputs"]["n"]},
+            dataset=_dataset(3),
+            evaluators=[lambda outputs: outputs["n"]],
+            server_url=running.url,
+            print_results=False,
+        )
+    # Back to version 2: no run_id column, no experiment tables.
+    db = sqlite3.connect(db_path)
+    db.executescript(
+        "DROP INDEX sessions_by_run; ALTER TABLE sessions DROP COLUMN run_id; DROP TABLE runs; "
+        "DROP TABLE datasets; DROP TABLE datapoints; "
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+    )
+    db.close()
+    with start(port=0, db_path=db_path) as running:
+        assert httpx.get(f"{running.url}/v1/runs").json()["evaluations"] == []
+        created = httpx.post(
+            f"{running.url}/v1/runs", json={"run_id": result.run_id, "name": "again"}
+        )
+        assert created.status_code == 200, created.text
+        rows = _result(running.url, result.run_id)["rows"]
+        assert sorted(r["session_id"] for r in rows) == sorted(
+            p.session_id for p in result.datapoints
+        )
+        assert sorted(r["metrics"]["<lambda>"] for r in rows) == [0, 1, 2]
+    version = sqlite3.connect(db_path).execute("SELECT value FROM meta").fetchall()
+    assert ("3",) in version
+
+
+def test_the_client_says_what_went_wrong(local: RunningCollector) -> None:
+    from honeyhive import MissingApiKeyError
+    from honeyhive.experiments import APIError
+
+    with HoneyHive(server_url=local.url) as client:
+        with pytest.raises(APIError) as caught:
+            client.experiments.get_run("no-such-run")
+        assert caught.value.status_code == 404
+        assert "getRun failed with status code 404: no run 'no-such-run'" in str(caught.value)
+        with pytest.raises(APIError, match="status must be one of"):
+            client.experiments.create_run({"status": "sideways"})
+    with pytest.raises(MissingApiKeyError, match="HH_API_KEY"):
+        HoneyHive(server_url="https://api.example.invalid").datasets.list()
+    with pytest.raises(ValueError, match="base_url must be an http"):
+        HoneyHive(server_url="api.honeyhive.ai")
+    secret = "hh_secret_value_1234567890"
+    assert secret not in repr(HoneyHive(api_key=secret, server_url=local.url))
