@@ -555,3 +555,44 @@ def test_the_client_says_what_went_wrong(local: RunningCollector) -> None:
         HoneyHive(server_url="api.honeyhive.ai")
     secret = "hh_secret_value_1234567890"
     assert secret not in repr(HoneyHive(api_key=secret, server_url=local.url))
+
+
+def test_instrumentors_serve_the_run_and_are_undone(local: RunningCollector) -> None:
+    """``instrumentors=`` factories are instrumented with the run's tracer, for the run only;
+    what they trace lands in each datapoint's own session."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    given: list[Any] = []
+
+    class FakeInstrumentor:
+        provider: Any = None
+
+        def instrument(self, tracer_provider: Any = None) -> None:
+            FakeInstrumentor.provider = tracer_provider
+            given.append(tracer_provider)
+
+        def uninstrument(self) -> None:
+            FakeInstrumentor.provider = None
+
+    def call_model(datapoint: dict[str, Any]) -> str:
+        provider = FakeInstrumentor.provider
+        assert isinstance(provider, TracerProvider)
+        with provider.get_tracer("fake-llm").start_as_current_span("chat gpt-4o"):
+            return "ok"
+
+    result = evaluate(
+        call_model,
+        dataset=_dataset(3),
+        instrumentors=[FakeInstrumentor],
+        server_url=local.url,
+        max_workers=3,
+        print_results=False,
+    )
+    assert len(given) == 1
+    assert FakeInstrumentor.provider is None  # undone when the run ended
+    assert result.failed == []
+    for point in result.datapoints:
+        spans = _session(local.url, point.session_id)["spans"]
+        assert sorted(s["name"] for s in spans) == ["call_model", "chat gpt-4o"]
+        chat = next(s for s in spans if s["name"] == "chat gpt-4o")
+        assert chat["attributes"]["honeyhive_metadata.datapoint_id"] == point.datapoint_id

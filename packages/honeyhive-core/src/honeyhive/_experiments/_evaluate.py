@@ -65,6 +65,22 @@ def _git() -> Optional[dict[str, str]]:
         return None
 
 
+def _instrumentors(factories: Any) -> list[Any]:
+    """``instrumentors=``: zero-argument factories (an instrumentor class, say), as published;
+    one that fails is named in a WARNING and left out."""
+    if isinstance(factories, (str, bytes)) or not isinstance(factories, Sequence):
+        raise ValueError(f"instrumentors must be a list of factories, got {factories!r:.80}")
+    made = []
+    for factory in factories:
+        if not callable(factory):
+            raise ValueError(f"instrumentors must hold factories (callables), got {factory!r:.80}")
+        try:
+            made.append(factory())
+        except Exception as exc:
+            logger.warning("evaluate: instrumentor factory %r raised %r; left out", factory, exc)
+    return made
+
+
 def _check_workers(max_workers: Any) -> int:
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
@@ -203,13 +219,13 @@ def evaluate(
         "source": "evaluation",
         "verbose": verbose,
     }
-    key = ingestion_api_key or api_key or client.api_key
+    key = ingestion_api_key or api_key  # else the tracer's own: HH_INGESTION_API_KEY, HH_API_KEY
     if key:
         tracer_kwargs["api_key"] = key
     if project is not None:
         tracer_kwargs["project"] = project
     if instrumentors:
-        tracer_kwargs["instrumentors"] = list(instrumentors)
+        tracer_kwargs["instrumentors"] = _instrumentors(instrumentors)
     try:
         points = (
             external_dataset(dataset)
