@@ -733,3 +733,17 @@ def test_http_tracing_enabled_as_published(backend: Collector) -> None:
     client = [s for s in backend.spans if s.kind == "CLIENT"]
     assert client
     assert client[0].parent_span_id == parent.span_id
+
+
+def test_the_ingestion_key_is_what_is_sent(backend: Collector) -> None:
+    # The published SDK sends sessions, events and spans with ingestion_api_key when given.
+    tracer = HoneyHiveTracer.init(
+        api_key="hh_project_key", ingestion_api_key="hh_ingestion_key", project="p"
+    )
+    with tracer.trace("keyed"):
+        pass
+    assert tracer.flush()
+    sent = {
+        r.headers.get("authorization") or r.headers.get("Authorization") for r in backend.requests
+    }
+    assert sent == {"Bearer hh_ingestion_key"}

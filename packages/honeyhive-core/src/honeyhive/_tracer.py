@@ -75,6 +75,7 @@ from honeyhive._spans import (
     TraceScope,
     add_captured,
     edit_names,
+    enrichment_attributes,
     entry_point,
     event_type_for,
     flatten_each,
@@ -166,12 +167,8 @@ class HoneyHiveTracer:
         }
         # The published SDK's own settings: honoured under our names, or said to do nothing.
         explicit, published = _compat.translate(explicit, os.environ)
-        instrumentors = _compat.check_instrumentors(published.get("instrumentors"))
-        skip_start = published.get("skip_backend_session_creation") or False
-        if not isinstance(skip_start, bool):
-            raise ValueError(
-                f"skip_backend_session_creation must be True or False, got {skip_start!r}"
-            )
+        instrumentors = published.instrumentors
+        skip_start = published.skip_backend_session_creation
         settings = resolve(config, session_config, evaluation_config, explicit)
         if settings.verbose:
             enable_verbose_logging()
@@ -587,21 +584,9 @@ class HoneyHiveTracer:
         if not span.is_recording():
             return False
         rules = self._rules
-        flat: dict[str, AttributeValue] = {}
-        cut = 0
-        for namespace, value in namespaces.items():
-            value = check.mapping("enrich_span", namespace, value)
-            if value is not None:
-                cut += flatten_each(flat, value, rules, f"honeyhive_{namespace}")
-        # Never the truth value of what the user gave: a mapping's __len__ may raise.
-        loose = check.mapping("enrich_span", "attributes", attributes)
-        for values in (loose, extra):
-            if values is not None:
-                cut += flatten_each(flat, values, rules, "honeyhive_metadata")
-        if error is not None:
-            flat["honeyhive_error"] = safe_text(error, rules.max_length)
-        if update_event_id is not None:
-            flat["honeyhive_event_id"] = safe_text(update_event_id, rules.max_length)
+        flat, cut = enrichment_attributes(
+            check, rules, namespaces, attributes, extra, error, update_event_id
+        )
         if not flat and not cut:
             return False
         add_captured(span, flat, cut, rules.max_attributes)
@@ -618,7 +603,7 @@ class HoneyHiveTracer:
         error: Any,
     ) -> bool:
         loose = self._arguments.mapping(call, "attributes", attributes)
-        folded = {**(loose or {}), **extra}
+        folded = {**(loose if loose is not None else {}), **extra}
         if error is not None:
             folded["error"] = safe_text(error, self._rules.max_length)
         if self._closed:
@@ -1133,14 +1118,7 @@ class HoneyHiveTracer:
     @property
     def config(self) -> _compat.DotDict:
         """The resolved settings, as a ``DotDict`` (a copy; the API key is left out)."""
-        settings = self._settings
-        return _compat.DotDict(
-            {
-                name: getattr(settings, name)
-                for name in _SHOWN_SETTINGS
-                if getattr(settings, name) is not None
-            }
-        )
+        return _compat.settings_view(self._settings)
 
     def get_baggage(self, key: str) -> Optional[str]:
         """The current context's baggage entry ``key`` (as given, normalised, lower, upper)."""
@@ -1176,27 +1154,6 @@ class HoneyHiveTracer:
 
 #: Keywords the published SDK reads as its own, never as metadata.
 _NOT_METADATA = frozenset({"tracer", "tracer_instance", "verbose"})
-
-#: What ``tracer.config`` shows.
-_SHOWN_SETTINGS = (
-    "project",
-    "source",
-    "session_name",
-    "server_url",
-    "session_id",
-    "disable_http_tracing",
-    "disable_batch",
-    "verbose",
-    "test_mode",
-    "inputs",
-    "is_evaluation",
-    "run_id",
-    "dataset_id",
-    "datapoint_id",
-    "exporters",
-    "export_timeout",
-    "exit_timeout",
-)
 
 
 def _finite(value: object) -> bool:

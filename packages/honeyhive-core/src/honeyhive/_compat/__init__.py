@@ -31,7 +31,9 @@ from honeyhive._compat._logger import HoneyHiveLogger, get_logger
 from honeyhive._compat._settings import (
     PUBLISHED_ENV_VARS,
     PUBLISHED_ONLY,
+    Published,
     forget_warnings,
+    settings_view,
     translate,
     warn_once,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "MissingApiKeyError",
     "PUBLISHED_ENV_VARS",
     "PUBLISHED_ONLY",
+    "Published",
     "check_instrumentors",
     "enrich_session",
     "enrich_span",
@@ -56,6 +59,7 @@ __all__ = [
     "instrument",
     "normalized_key",
     "set_baggage",
+    "settings_view",
     "trace_class",
     "translate",
     "uninstrument",

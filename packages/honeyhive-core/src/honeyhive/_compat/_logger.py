@@ -15,6 +15,8 @@ __all__ = ["HoneyHiveLogger", "get_logger"]
 
 #: Keyword arguments the standard logging methods take themselves; any other goes to ``extra``.
 _LOGGING_KWARGS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
+#: What a ``LogRecord`` holds itself: an ``extra`` key among these would make ``logging`` raise.
+_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class HoneyHiveLogger:
@@ -66,6 +68,8 @@ class HoneyHiveLogger:
         extra.update((k, v) for k, v in kwargs.items() if k not in _LOGGING_KWARGS)
         if honeyhive_data:
             extra["honeyhive_data"] = dict(honeyhive_data)
+        # A key the record has already is kept under another name, never a KeyError here.
+        extra = {(f"extra_{k}" if k in _RECORD_FIELDS else k): v for k, v in extra.items()}
         passed.setdefault("stacklevel", 3)  # the caller's line, not this module's
         self.logger.log(level, message, *args, extra=extra or None, **passed)
 

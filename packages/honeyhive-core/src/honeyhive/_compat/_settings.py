@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from honeyhive._compat._dotdict import DotDict
+from honeyhive._compat._instrumentors import check_instrumentors
 from honeyhive._diagnostics import logger
 
 __all__ = [
     "PUBLISHED_ENV_VARS",
     "PUBLISHED_ONLY",
+    "Published",
     "forget_warnings",
+    "settings_view",
     "translate",
     "warn_once",
 ]
@@ -28,8 +33,12 @@ _RENAMED = {
     "verify_ssl": "verify_tls",
     "flush_interval": "schedule_delay",
     "batch_size": "max_export_batch_size",
-    "ingestion_api_key": "api_key",  # everything this SDK sends is ingestion
 }
+
+#: Keywords of the published SDK that win over ours when both are given: everything this SDK
+#: sends (spans, session starts, events) is ingestion, which the published SDK sends with
+#: ``ingestion_api_key`` when it has one, ``api_key`` otherwise.
+_PREFERRED = {"ingestion_api_key": "api_key"}
 
 _OTLP_PROTOCOLS = {"http/json": "json", "http/protobuf": "protobuf"}
 
@@ -129,9 +138,19 @@ def forget_warnings() -> None:
         _warned.clear()
 
 
+@dataclass(frozen=True)
+class Published:
+    """The published SDK's settings that are set up apart from ours."""
+
+    #: ``init(instrumentors=[...])``, checked: each is instrumented with the tracer's provider.
+    instrumentors: list[Any]
+    #: The session given by ``session_id=`` exists already: no start is sent for it.
+    skip_backend_session_creation: bool
+
+
 def translate(
     given: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], Published]:
     """The keywords of our settings, and the published SDK's behaviours to set up apart from
     them (``instrumentors``, ``skip_backend_session_creation``).
 
@@ -141,7 +160,10 @@ def translate(
     ours: dict[str, Any] = {}
     apart: dict[str, Any] = {}
     for name, value in given.items():
-        if name in _RENAMED:
+        if name in _PREFERRED:
+            if value is not None:
+                ours[_PREFERRED[name]] = value
+        elif name in _RENAMED:
             target = _RENAMED[name]
             if target in given:  # our own spelling, given as well, wins
                 continue
@@ -163,14 +185,53 @@ def translate(
                     name,
                     PUBLISHED_ONLY[name],
                 )
-        else:
+        elif not (name in _PREFERRED.values() and name in ours):
             ours[name] = value
     if "disable_tracing" not in apart:
         raw = environ.get("HH_DISABLE_TRACING", "")
         apart["disable_tracing"] = raw.strip().lower() in _TRUE
     if apart["disable_tracing"]:
         ours["exporters"] = []  # nothing is sent: no spans, no sessions, no events
-    return ours, apart
+    published = Published(
+        instrumentors=check_instrumentors(apart.get("instrumentors")),
+        skip_backend_session_creation=_flag(
+            apart.get("skip_backend_session_creation"), "skip_backend_session_creation"
+        ),
+    )
+    return ours, published
+
+
+#: What ``tracer.config`` shows (never the API key).
+_SHOWN_SETTINGS = (
+    "project",
+    "source",
+    "session_name",
+    "server_url",
+    "session_id",
+    "disable_http_tracing",
+    "disable_batch",
+    "verbose",
+    "test_mode",
+    "inputs",
+    "is_evaluation",
+    "run_id",
+    "dataset_id",
+    "datapoint_id",
+    "exporters",
+    "export_timeout",
+    "exit_timeout",
+)
+
+
+def settings_view(settings: Any) -> DotDict:
+    """``tracer.config``: the resolved settings as the published SDK's ``DotDict`` (a copy)."""
+    return DotDict(
+        {
+            name: getattr(settings, name)
+            for name in _SHOWN_SETTINGS
+            if getattr(settings, name, None) is not None
+        }
+    )
 
 
 def _otlp_format(value: Any) -> str:

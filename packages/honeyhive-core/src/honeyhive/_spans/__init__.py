@@ -8,6 +8,7 @@ Everything here runs on the application thread, so it is the SDK's hot path.
   :func:`record_error`, an exception recorded once.
 * ``_decorator``: ``@trace`` and ``@atrace`` (functions, coroutines, generators), and
   :class:`TraceScope`, what ``tracer.trace()`` returns (a ``with`` block or a decorator).
+* ``_enrich``: ``enrich_span``'s fields as a span's attributes, in the HoneyHive namespaces.
 * ``_stream``: what a traced generator streamed (joined text, or a capped list) and the time
   to its first chunk.
 * ``_attributes``: Python values into span attributes: the protocol's flattening within the
@@ -36,6 +37,7 @@ from honeyhive._spans._attributes import (
 )
 from honeyhive._spans._bodies import plain_body
 from honeyhive._spans._decorator import UNNAMED, TraceScope, atrace, trace
+from honeyhive._spans._enrich import enrichment_attributes
 from honeyhive._spans._fastattrs import add_captured, set_bounded, set_clean
 from honeyhive._spans._guards import VALUE_DROP_REASONS, ArgumentCheck, entry_point
 from honeyhive._spans._limits import RESERVED_ATTRIBUTES, TRUNCATED, CaptureRules
@@ -74,6 +76,7 @@ __all__ = [
     "add_captured",
     "atrace",
     "edit_names",
+    "enrichment_attributes",
     "entry_point",
     "event_type_for",
     "flatten_each",
