@@ -313,6 +313,11 @@ def _evaluate_a_stored_dataset(local: RunningCollector, client: HoneyHive) -> No
     )
     assert len(added.datapoint_ids) == 2
     assert client.datasets.get_dataset(dataset_id).datasets[0].datapoints == added.datapoint_ids
+    listed_points = client._client().get(f"/v1/datasets/{dataset_id}/datapoints").json()
+    assert [p["inputs"] for p in listed_points["datapoints"]] == [
+        {"country": "France"},
+        {"country": "Peru"},
+    ]
 
     def capital(datapoint: dict[str, Any]) -> dict[str, str]:
         return {"capital": {"France": "Paris"}.get(datapoint["inputs"]["country"], "?")}

@@ -213,6 +213,12 @@ def experiment_routes(
 
     async def dataset_points(request: Request) -> Response:
         dataset_id = request.path_params["dataset_id"]
+        if request.method == "GET":
+            found = await read(experiments.list_datasets, dataset_id)
+            if not found:
+                return _not_found("dataset", dataset_id)
+            points = await read(experiments.get_datapoints, found[0]["datapoints"])
+            return JSONResponse({"datapoints": points})
 
         def store(body: dict[str, Any]) -> Any:
             return experiments.add_datapoints(dataset_id, body)
@@ -271,7 +277,9 @@ def experiment_routes(
         Route("/v1/runs/{run_id}/compare-with/{old_run_id}", guard(compare), methods=["GET"]),
         Route("/v1/datasets", guard(datasets), methods=["GET", "POST", "PUT", "DELETE"]),
         Route("/v1/datasets/{dataset_id}", guard(dataset), methods=every),
-        Route("/v1/datasets/{dataset_id}/datapoints", guard(dataset_points), methods=["POST"]),
+        Route(
+            "/v1/datasets/{dataset_id}/datapoints", guard(dataset_points), methods=["GET", "POST"]
+        ),
         Route(
             "/v1/datasets/{dataset_id}/datapoints/{point}", guard(dataset_point), methods=["DELETE"]
         ),
