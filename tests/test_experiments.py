@@ -226,16 +226,23 @@ def test_async_functions_and_evaluators_are_awaited(local: RunningCollector) -> 
         ) -> bool:
             return len(outputs) == inputs["n"] and ground_truth == {"n": inputs["n"] * 2}
 
+    class Polite:  # any callable object with an async __call__
+        __name__ = "polite"
+
+        async def __call__(self, outputs: str) -> float:
+            await asyncio.sleep(0)
+            return 0.5
+
     result = evaluate(
         answer,
         dataset=_dataset(4),
-        evaluators=[length, Matches("matches")],
+        evaluators=[length, Matches("matches"), Polite()],
         server_url=local.url,
         max_workers=2,
         print_results=False,
     )
     assert [p.scores for p in result.datapoints] == [
-        {"length": i, "matches": True} for i in range(4)
+        {"length": i, "matches": True, "polite": 0.5} for i in range(4)
     ]
     assert [p.outputs for p in result.datapoints] == ["", "x", "xx", "xxx"]
     stored = _result(local.url, result.run_id)

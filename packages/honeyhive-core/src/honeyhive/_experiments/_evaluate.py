@@ -96,6 +96,7 @@ class _Pool:
         self.todo: queue.SimpleQueue[Optional[tuple[int, Any]]] = queue.SimpleQueue()
         self.done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         self.stopped = threading.Event()
+        self.finished: dict[int, Any] = {}  # what finished, by index (kept on Ctrl-C)
 
     def _work(self) -> None:
         while not self.stopped.is_set():
@@ -116,7 +117,6 @@ class _Pool:
         for _ in range(count):
             self.todo.put(None)
             threading.Thread(target=self._work, name="honeyhive-evaluate", daemon=True).start()
-        self.finished: dict[int, Any] = {}
         try:
             while len(self.finished) < len(items):
                 index, value = self.done.get()

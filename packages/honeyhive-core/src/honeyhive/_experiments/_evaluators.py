@@ -184,7 +184,13 @@ class Judge:
             self.by_keyword = False
             target = item.func if isinstance(item, evaluator) else item
             self.count = _positional_count(target)
-            self.is_async = isinstance(item, aevaluator) or inspect.iscoroutinefunction(item)
+            # An object whose __call__ is async counts too.
+            method = None if inspect.isroutine(item) else type(item).__call__
+            self.is_async = (
+                isinstance(item, aevaluator)
+                or inspect.iscoroutinefunction(item)
+                or inspect.iscoroutinefunction(method)
+            )
 
     def invoke(self, outputs: Any, inputs: Any, ground_truth: Any) -> Union[Any, Awaitable[Any]]:
         """Call it (the caller awaits what an async one returns)."""
