@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from honeyhive._cli.traces import SourceError, open_source
+from honeyhive._experiments import cell, text_table
 
 __all__ = ["register"]
 
@@ -46,23 +47,7 @@ def register(commands: Any) -> None:
 
 
 def _cell(value: Any, width: int = 32) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if not isinstance(value, str):
-        value = json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(value.split())
-    return text if len(text) <= width else text[: width - 1] + "~"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-
-    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+    return cell(value, width, digits=3)
 
 
 def _signed(value: Optional[float]) -> str:
@@ -90,7 +75,7 @@ def render_runs(runs: Sequence[dict[str, Any]]) -> list[str]:
                 metrics or "-",
             ]
         )
-    return _table(["run", "name", "status", "passed", "failed", "created (UTC)", "means"], rows)
+    return text_table(["run", "name", "status", "passed", "failed", "created (UTC)", "means"], rows)
 
 
 def render_run(result: dict[str, Any]) -> list[str]:
@@ -103,10 +88,16 @@ def render_run(result: dict[str, Any]) -> list[str]:
     numeric = [d for d in details if d["metric_type"] != "string"]
     if numeric:
         rows = [
-            [d["metric_name"], _cell(d["mean"]), _cell(d["min"]), _cell(d["max"]), str(d["count"])]
+            [
+                d["metric_name"],
+                _cell(d["mean"]),
+                _cell(d["min"]),
+                _cell(d["max"]),
+                str(d["count"]),
+            ]
             for d in numeric
         ]
-        lines += ["", *_table(["metric", "mean", "min", "max", "count"], rows)]
+        lines += ["", *text_table(["metric", "mean", "min", "max", "count"], rows)]
     names = [d["metric_name"] for d in details]
     rows = []
     for row in result["rows"]:
@@ -122,7 +113,7 @@ def render_run(result: dict[str, Any]) -> list[str]:
             ]
         )
     header = ["datapoint", "inputs", "output", *names, "error", "session"]
-    return [*lines, "", *_table(header, rows)]
+    return [*lines, "", *text_table(header, rows)]
 
 
 def render_comparison(compared: dict[str, Any]) -> list[str]:
@@ -146,7 +137,7 @@ def render_comparison(compared: dict[str, Any]) -> list[str]:
         for m in compared["metrics"]
     ]
     if rows:
-        lines += ["", *_table(["metric", "old", "new", "delta", "improved", "regressed"], rows)]
+        lines += ["", *text_table(["metric", "old", "new", "delta", "improved", "regressed"], rows)]
     names = [m["metric_name"] for m in compared["metrics"]]
     rows = [
         [
@@ -156,7 +147,7 @@ def render_comparison(compared: dict[str, Any]) -> list[str]:
         ]
         for row in compared["rows"]
     ]
-    return [*lines, "", *_table(["datapoint", *(f"d {n}" for n in names), "verdict"], rows)]
+    return [*lines, "", *text_table(["datapoint", *(f"d {n}" for n in names), "verdict"], rows)]
 
 
 def run(args: argparse.Namespace) -> int:

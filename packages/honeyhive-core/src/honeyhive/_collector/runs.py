@@ -20,8 +20,6 @@ round improved.
 from __future__ import annotations
 
 import json
-import math
-import statistics
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -30,6 +28,7 @@ from typing import Any, Optional
 
 from honeyhive._collector.records import PayloadError
 from honeyhive._collector.store import Store
+from honeyhive._experiments import AGGREGATES, aggregate, as_number, metric_type
 
 __all__ = [
     "AGGREGATES",
@@ -41,7 +40,6 @@ __all__ = [
     "json_fields",
 ]
 
-AGGREGATES = ("average", "sum", "min", "max", "median")
 RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 RUN_FIELDS: dict[str, type] = {
     "run_id": str,
@@ -97,28 +95,6 @@ def json_fields(data: bytes, fields: Mapping[str, type], what: str) -> dict[str,
 
 def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _aggregate(function: str, numbers: Sequence[float]) -> Optional[float]:
-    if not numbers:
-        return None
-    if function == "sum":
-        return math.fsum(numbers)
-    if function == "min":
-        return min(numbers)
-    if function == "max":
-        return max(numbers)
-    if function == "median":
-        return float(statistics.median(numbers))
-    return math.fsum(numbers) / len(numbers)
 
 
 def _run_object(row: Sequence[Any]) -> dict[str, Any]:
@@ -556,12 +532,6 @@ def _datapoint_object(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _metric_type(values: Sequence[Any]) -> str:
-    if all(isinstance(v, bool) for v in values):
-        return "boolean"
-    return "numeric" if all(_number(v) is not None for v in values) else "string"
-
-
 def _result(run: dict[str, Any], rows: list[dict[str, Any]], function: str) -> dict[str, Any]:
     names: dict[str, None] = {}
     for row in rows:
@@ -571,16 +541,16 @@ def _result(run: dict[str, Any], rows: list[dict[str, Any]], function: str) -> d
     for name in names:
         pairs = [(r["datapoint_id"], r["metrics"][name]) for r in rows if name in r["metrics"]]
         values = [value for _, value in pairs]
-        numbers = [n for n in map(_number, values) if n is not None]
+        numbers = [n for n in map(as_number, values) if n is not None]
         details.append(
             {
                 "metric_name": name,
-                "metric_type": _metric_type(values),
+                "metric_type": metric_type(values),
                 "event_name": event_name,
                 "event_type": "chain",
-                "aggregate": _aggregate(function, numbers),
+                "aggregate": aggregate(function, numbers),
                 "values": values,
-                "mean": _aggregate("average", numbers),
+                "mean": aggregate("average", numbers),
                 "min": min(numbers) if numbers else None,
                 "max": max(numbers) if numbers else None,
                 "count": len(values),
@@ -635,7 +605,7 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
         old_values: list[float] = []
         new_values: list[float] = []
         for new_row, old_row in pairs:
-            a, b = _number(old_row["metrics"].get(name)), _number(new_row["metrics"].get(name))
+            a, b = as_number(old_row["metrics"].get(name)), as_number(new_row["metrics"].get(name))
             dp = new_row["datapoint_id"]
             if a is None or b is None:
                 deltas.setdefault(dp, {})[name] = None
@@ -645,8 +615,8 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
             old_values.append(a)
             new_values.append(b)
             (improved if delta > 0 else degraded if delta < 0 else same).append(dp)
-        old_aggregate = _aggregate(function, old_values)
-        new_aggregate = _aggregate(function, new_values)
+        old_aggregate = aggregate(function, old_values)
+        new_aggregate = aggregate(function, new_values)
         difference = None
         if old_aggregate is not None and new_aggregate is not None:
             difference = new_aggregate - old_aggregate

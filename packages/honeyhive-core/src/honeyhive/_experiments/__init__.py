@@ -11,6 +11,7 @@ experiment run through the HoneyHive API (``/v1/runs``), or a local collector's.
 * ``_dataset``: datapoints given in code (with the published SDK's ids) or fetched.
 * ``_result``: the result object, per-metric summaries, the printed table.
 * ``_client``: ``HoneyHive``, the REST client's datasets, datapoints and runs, on httpx.
+* ``_stats``: a metric as a number, aggregates, text tables (the collector and the CLI use them).
 
 Importing ``honeyhive`` does not import this wing; its names load on first use.
 """
@@ -26,8 +27,17 @@ from honeyhive._experiments._result import (
     ExperimentRun,
     MetricDetail,
 )
+from honeyhive._experiments._stats import (
+    AGGREGATES,
+    aggregate,
+    as_number,
+    cell,
+    metric_type,
+    text_table,
+)
 
 __all__ = [
+    "AGGREGATES",
     "APIError",
     "AggregatedMetrics",
     "BaseEvaluator",
@@ -39,6 +49,11 @@ __all__ = [
     "HoneyHive",
     "MetricDetail",
     "aevaluator",
+    "aggregate",
+    "as_number",
+    "cell",
     "evaluate",
     "evaluator",
+    "metric_type",
+    "text_table",
 ]

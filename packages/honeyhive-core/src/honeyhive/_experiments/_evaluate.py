@@ -32,12 +32,12 @@ from honeyhive._experiments._client import APIError, HoneyHive
 from honeyhive._experiments._dataset import Dataset, external_dataset, fetch_dataset
 from honeyhive._experiments._evaluators import Judge
 from honeyhive._experiments._result import (
-    AGGREGATES,
     DatapointResult,
     ExperimentResultSummary,
     summarize,
 )
 from honeyhive._experiments._run import Call, RunSpec, run_datapoint
+from honeyhive._experiments._stats import AGGREGATES
 
 __all__ = ["evaluate"]
 

@@ -8,15 +8,14 @@ when ``evaluate()`` returns, whatever the backend has aggregated by then.
 
 from __future__ import annotations
 
-import math
-import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO, Union
 
+from honeyhive._experiments._stats import aggregate, as_number, cell, metric_type, text_table
+
 __all__ = [
-    "AGGREGATES",
     "AggregatedMetrics",
     "DatapointMetric",
     "DatapointResult",
@@ -24,35 +23,10 @@ __all__ = [
     "ExperimentRun",
     "MetricDatapoints",
     "MetricDetail",
-    "aggregate",
+    "summarize",
 ]
 
 Scalar = Union[int, float, bool, str]
-#: ``aggregate_function`` values, and how each reduces a metric's numbers.
-AGGREGATES = ("average", "sum", "min", "max", "median")
-
-
-def aggregate(function: str, numbers: Sequence[float]) -> Optional[float]:
-    """``numbers`` reduced by ``function`` (one of :data:`AGGREGATES`); None when empty."""
-    if not numbers:
-        return None
-    if function == "sum":
-        return float(math.fsum(numbers))
-    if function == "min":
-        return float(min(numbers))
-    if function == "max":
-        return float(max(numbers))
-    if function == "median":
-        return float(statistics.median(numbers))
-    return float(math.fsum(numbers) / len(numbers))
-
-
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 @dataclass
@@ -134,14 +108,6 @@ class AggregatedMetrics:
         return {detail.metric_name: detail for detail in self.details}
 
 
-def _metric_type(values: Sequence[Scalar]) -> str:
-    if all(isinstance(v, bool) for v in values):
-        return "boolean"
-    if all(_number(v) is not None for v in values):
-        return "numeric"
-    return "string"
-
-
 def summarize(
     datapoints: Sequence[DatapointResult], function: str, event_name: Optional[str]
 ) -> AggregatedMetrics:
@@ -153,14 +119,14 @@ def summarize(
     details = []
     for name, pairs in by_name.items():
         values = [value for _, value in pairs]
-        numbers = [n for n in map(_number, values) if n is not None]
+        numbers = [n for n in map(as_number, values) if n is not None]
         split = MetricDatapoints()
         for datapoint_id, value in pairs:
             (split.failed if value is False else split.passed).append(datapoint_id)
         details.append(
             MetricDetail(
                 metric_name=name,
-                metric_type=_metric_type(values),
+                metric_type=metric_type(values),
                 aggregate=aggregate(function, numbers),
                 values=values,
                 mean=aggregate("average", numbers),
@@ -173,24 +139,6 @@ def summarize(
             )
         )
     return AggregatedMetrics(aggregation_function=function, details=details)
-
-
-def _cell(value: Any, width: int = 40) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    text = " ".join(str(value).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-
-    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
 
 
 @dataclass
@@ -226,10 +174,10 @@ class ExperimentResultSummary:
         numeric = [d for d in self.metrics.details if d.metric_type != "string"]
         if numeric:
             rows = [
-                [d.metric_name, _cell(d.mean), _cell(d.min), _cell(d.max), str(d.count)]
+                [d.metric_name, cell(d.mean), cell(d.min), cell(d.max), str(d.count)]
                 for d in numeric
             ]
-            lines += ["", *_table(["metric", "mean", "min", "max", "count"], rows)]
+            lines += ["", *text_table(["metric", "mean", "min", "max", "count"], rows)]
         names = self.metrics.list_metrics()
         rows = []
         for point in self.datapoints[:max_rows]:
@@ -239,13 +187,13 @@ class ExperimentResultSummary:
             )
             rows.append(
                 [
-                    _cell(point.datapoint_id, 24),
-                    _cell(point.outputs, 30),
-                    *(_cell(scores.get(n), 12) for n in names),
-                    _cell(problem or None, 40),
+                    cell(point.datapoint_id, 24),
+                    cell(point.outputs, 30),
+                    *(cell(scores.get(n), 12) for n in names),
+                    cell(problem or None, 40),
                 ]
             )
-        lines += ["", *_table(["datapoint", "output", *names, "error"], rows)]
+        lines += ["", *text_table(["datapoint", "output", *names, "error"], rows)]
         if len(self.datapoints) > max_rows:
             lines.append(f"... and {len(self.datapoints) - max_rows} more datapoints")
         if self.url:
