@@ -115,6 +115,9 @@ def test_a_run_of_twenty_datapoints_with_two_workers(local: RunningCollector) ->
         "max": 19.0,
         "count": 18,
     }
+    dumped = result.model_dump()
+    assert dumped["datapoints"][7]["error"] == "ValueError: seven is not allowed"
+    assert dumped["datapoints"][7]["passed"] is False
     assert running.most == 2  # max_workers bounds it, and both were used
     assert bled == []
     session_ids = [p.session_id for p in result.datapoints]

@@ -8,6 +8,7 @@ when ``evaluate()`` returns, whatever the backend has aggregated by then.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,13 @@ class ExperimentResultSummary:
     name: Optional[str] = None
     dataset_id: Optional[str] = None
     url: Optional[str] = None
+
+    def model_dump(self) -> dict[str, Any]:
+        """The whole result as plain data (the published result is a pydantic model)."""
+        data = dataclasses.asdict(self)
+        for point, dumped in zip(self.datapoints, data["datapoints"]):
+            dumped["passed"] = point.passed
+        return data
 
     def summary(self) -> dict[str, dict[str, Optional[float]]]:
         """``{metric: {"mean", "min", "max", "count"}}``."""
