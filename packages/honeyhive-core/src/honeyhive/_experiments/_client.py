@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from honeyhive._compat import DotDict, MissingApiKeyError
+from honeyhive._settings import is_loopback_url
 from honeyhive._version import __version__
 
 __all__ = ["APIError", "HoneyHive"]
@@ -67,11 +68,6 @@ def _base_url(url: str) -> str:
             "base_url=/server_url= or the HH_API_URL environment variable)"
         )
     return url.strip().rstrip("/")
-
-
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
 
 class HoneyHive:
@@ -171,7 +167,7 @@ class HoneyHive:
         body: Any = None,
     ) -> Any:
         """One API call; the JSON answer (``DotDict`` for an object)."""
-        if not self._api_key and not _loopback(self.server_url):
+        if not self._api_key and not is_loopback_url(self.server_url):
             raise MissingApiKeyError("project", f" (for {call} at {self.server_url})")
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:

@@ -38,6 +38,7 @@ from honeyhive._experiments._result import (
 )
 from honeyhive._experiments._run import Call, RunSpec, run_datapoint
 from honeyhive._experiments._stats import AGGREGATES
+from honeyhive._settings import is_loopback_url
 
 __all__ = ["evaluate"]
 
@@ -214,11 +215,9 @@ def evaluate(
     from honeyhive._tracer import HoneyHiveTracer
 
     client = HoneyHive(api_key=api_key, server_url=server_url)
-    tracer_kwargs: dict[str, Any] = {
-        "server_url": client.server_url,
-        "source": "evaluation",
-        "verbose": verbose,
-    }
+    tracer_kwargs: dict[str, Any] = {"server_url": client.server_url, "source": "evaluation"}
+    if verbose:
+        tracer_kwargs["verbose"] = True
     key = ingestion_api_key or api_key  # else the tracer's own: HH_INGESTION_API_KEY, HH_API_KEY
     if key:
         tracer_kwargs["api_key"] = key
@@ -266,19 +265,13 @@ def evaluate(
             tracer.close()
     finally:
         client.close()
-    if _is_local(client.server_url):
+    if is_loopback_url(client.server_url):
         summary.url = f"{client.server_url}/?run={run_id}"
     if print_results:
         summary.print_table()
     if interrupted is not None:
         raise interrupted
     return summary
-
-
-def _is_local(url: str) -> bool:
-    from honeyhive._settings import is_loopback_url
-
-    return is_loopback_url(url)
 
 
 def _in_order(points: Dataset, finished: dict[int, Any], run_id: str) -> list[DatapointResult]:
