@@ -124,6 +124,12 @@ class _Pool:
                 self.finished[index] = value
         except BaseException:
             self.stopped.set()
+            while True:  # what finished before the interruption counts, taken or not
+                try:
+                    index, value = self.done.get_nowait()
+                except queue.Empty:
+                    break
+                self.finished[index] = value
             raise
         return self.finished
 
