@@ -89,13 +89,16 @@ def _check_workers(max_workers: Any) -> int:
 
 
 class _Pool:
-    """``workers`` daemon threads running ``task`` over ``items``, each in a fresh context."""
+    """``workers`` daemon threads running ``task`` over ``items``, each in a fresh context.
+
+    Each worker stores its result in ``finished`` itself, so an interruption of the waiting
+    thread (Ctrl-C) can never lose one that was done."""
 
     def __init__(self, task: Callable[[Any], DatapointResult], workers: int) -> None:
         self.task = task
         self.workers = workers
         self.todo: queue.SimpleQueue[Optional[tuple[int, Any]]] = queue.SimpleQueue()
-        self.done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self.changed = threading.Condition()
         self.stopped = threading.Event()
         self.finished: dict[int, Any] = {}  # what finished, by index (kept on Ctrl-C)
 
@@ -106,30 +109,28 @@ class _Pool:
                 return
             index, item = job
             try:
-                self.done.put((index, contextvars.Context().run(self.task, item)))
+                value: Any = contextvars.Context().run(self.task, item)
             except BaseException as exc:  # the task never raises; if it does, say so
-                self.done.put((index, exc))
+                value = exc
+            with self.changed:
+                if not self.stopped.is_set():
+                    self.finished[index] = value
+                self.changed.notify()
 
     def run(self, items: Sequence[Any]) -> dict[int, Any]:
-        """Results by index; on KeyboardInterrupt, those finished are in ``self.finished``."""
+        """Results by index. On KeyboardInterrupt, no more items start, and what finished
+        before it stays in ``finished``."""
         for index, item in enumerate(items):
             self.todo.put((index, item))
-        count = min(self.workers, len(items))
-        for _ in range(count):
+        for _ in range(min(self.workers, len(items))):
             self.todo.put(None)
             threading.Thread(target=self._work, name="honeyhive-evaluate", daemon=True).start()
         try:
-            while len(self.finished) < len(items):
-                index, value = self.done.get()
-                self.finished[index] = value
+            with self.changed:
+                while len(self.finished) < len(items):
+                    self.changed.wait()
         except BaseException:
             self.stopped.set()
-            while True:  # what finished before the interruption counts, taken or not
-                try:
-                    index, value = self.done.get_nowait()
-                except queue.Empty:
-                    break
-                self.finished[index] = value
             raise
         return self.finished
 
@@ -254,7 +255,8 @@ def evaluate(
                 finished = pool.run(points.datapoints)
             except KeyboardInterrupt as exc:
                 interrupted = exc
-                finished = pool.finished
+                with pool.changed:  # nothing more is added once stopped
+                    finished = dict(pool.finished)
             results = _in_order(points, finished, run_id)
             if not tracer.flush():
                 logger.warning(
