@@ -207,5 +207,8 @@ def test_runs_at_800_px_and_hostile_values(
     for page, rows in pages.items():
         _open(chromium, local.url + page, f"document.querySelectorAll('{rows}').length > 0")
         time.sleep(0.2)
-        assert chromium.evaluate(injected) == {"xss": None, "tags": 0, "scroll": 800}, page
+        found = chromium.evaluate(injected)
+        assert found["xss"] is None, page
+        assert found["tags"] == 0, page
+        assert found["scroll"] <= 800, page  # nothing wider than the window
     assert HOSTILE in chromium.evaluate("document.getElementById('main').innerText")
