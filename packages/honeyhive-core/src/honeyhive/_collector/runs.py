@@ -20,6 +20,7 @@ round improved.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -182,7 +183,7 @@ class Experiments:
             cursor = db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
             return bool(cursor.rowcount == 1)
 
-    def _run(self, db: Any, run_id: str) -> Optional[dict[str, Any]]:
+    def _run(self, db: sqlite3.Connection, run_id: str) -> Optional[dict[str, Any]]:
         row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return _run_object(row) if row else None
 
@@ -252,7 +253,7 @@ class Experiments:
 
     # -- results -----------------------------------------------------------------------------
 
-    def _span_metrics(self, db: Any, session_id: str) -> dict[str, Any]:
+    def _span_metrics(self, db: sqlite3.Connection, session_id: str) -> dict[str, Any]:
         metrics: dict[str, Any] = {}
         for (text,) in db.execute(
             "SELECT attributes FROM spans WHERE session_id = ? AND instr(attributes, ?) > 0 "
@@ -264,7 +265,7 @@ class Experiments:
                     metrics[key[len(_METRIC_PREFIX) :]] = value
         return metrics
 
-    def _first_error(self, db: Any, session_id: str) -> Optional[str]:
+    def _first_error(self, db: sqlite3.Connection, session_id: str) -> Optional[str]:
         row = db.execute(
             "SELECT name, coalesce(error, status_message) FROM spans "
             "WHERE session_id = ? AND status_code = 2 ORDER BY start_ns LIMIT 1",
@@ -272,7 +273,7 @@ class Experiments:
         ).fetchone()
         return f"{row[0]}: {row[1] or 'error'}" if row else None
 
-    def _row(self, db: Any, session_id: str) -> Optional[dict[str, Any]]:
+    def _row(self, db: sqlite3.Connection, session_id: str) -> Optional[dict[str, Any]]:
         session = self.store.session_record(db, session_id)
         if session is None:
             return None
@@ -333,7 +334,7 @@ class Experiments:
 
     # -- datasets and datapoints -------------------------------------------------------------
 
-    def _dataset(self, db: Any, dataset_id: str) -> Optional[dict[str, Any]]:
+    def _dataset(self, db: sqlite3.Connection, dataset_id: str) -> Optional[dict[str, Any]]:
         row = db.execute(
             "SELECT dataset_id, name, created_ns, updated_ns, body FROM datasets "
             "WHERE dataset_id = ?",
@@ -498,7 +499,7 @@ def _dataset_object(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _save_dataset(db: Any, dataset: dict[str, Any]) -> None:
+def _save_dataset(db: sqlite3.Connection, dataset: dict[str, Any]) -> None:
     stored = {"description": dataset.get("description"), "datapoints": dataset["datapoints"]}
     db.execute(
         "UPDATE datasets SET name = ?, updated_ns = ?, body = ? WHERE dataset_id = ?",
@@ -506,7 +507,7 @@ def _save_dataset(db: Any, dataset: dict[str, Any]) -> None:
     )
 
 
-def _insert_datapoint(db: Any, body: Mapping[str, Any]) -> str:
+def _insert_datapoint(db: sqlite3.Connection, body: Mapping[str, Any]) -> str:
     point_id = uuid.uuid4().hex[:24]
     now = time.time_ns()
     stored = {k: body.get(k) for k in DATAPOINT_FIELDS}

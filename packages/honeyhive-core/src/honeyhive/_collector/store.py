@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -375,7 +375,7 @@ class Store:
                 raise
             db.execute("COMMIT")
 
-    def writing(self) -> Any:
+    def writing(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction, for the experiment tables (see :mod:`.runs`)."""
         return self._transaction()
 
