@@ -31,6 +31,7 @@ PUBLIC_MODULES = {
     "honeyhive.experiments",
     "honeyhive.http_server",
     "honeyhive.testing",
+    "honeyhive.tracer",  # the published SDK's module (issue 15)
 }
 
 

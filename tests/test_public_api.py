@@ -6,6 +6,7 @@ import honeyhive
 import honeyhive.config
 import honeyhive.http_server
 import honeyhive.testing
+import honeyhive.tracer
 
 
 def test_honeyhive_exports() -> None:
@@ -43,7 +44,13 @@ def test_honeyhive_exports() -> None:
 def test_facades_export_what_they_name() -> None:
     import honeyhive.experiments
 
-    modules = (honeyhive.config, honeyhive.experiments, honeyhive.http_server, honeyhive.testing)
+    modules = (
+        honeyhive.config,
+        honeyhive.experiments,
+        honeyhive.http_server,
+        honeyhive.testing,
+        honeyhive.tracer,
+    )
     for module in modules:
         assert module.__all__ == sorted(module.__all__, key=str)
         for name in module.__all__:
@@ -56,7 +63,15 @@ def test_internal_modules_are_underscored() -> None:
     public = {
         m.name for m in pkgutil.iter_modules(honeyhive.__path__) if not m.name.startswith("_")
     }
-    assert public <= {"config", "experiments", "http_server", "testing", "collector", "cli"}
+    assert public <= {
+        "config",
+        "experiments",
+        "http_server",
+        "testing",
+        "collector",
+        "cli",
+        "tracer",
+    }
 
 
 def test_experiment_names_load_on_first_use() -> None:
@@ -70,3 +85,26 @@ def test_experiment_names_load_on_first_use() -> None:
         "assert evaluate is e.evaluate and HoneyHive is e.HoneyHive"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_published_tracer_module() -> None:
+    """``honeyhive.tracer``: the published 1.x module's names (all but its span processor
+    class, an internal of the published SDK)."""
+    assert honeyhive.tracer.__all__ == [
+        "HoneyHiveTracer",
+        "atrace",
+        "clear_registry",
+        "enrich_session",
+        "enrich_span",
+        "flush",
+        "get_default_tracer",
+        "get_global_provider",
+        "graceful_shutdown_all",
+        "set_default_tracer",
+        "set_global_provider",
+        "shutdown_tracer",
+        "trace",
+        "trace_class",
+    ]
+    for name in set(honeyhive.__all__) & set(honeyhive.tracer.__all__):
+        assert getattr(honeyhive.tracer, name) is getattr(honeyhive, name), name

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -117,6 +118,21 @@ def test_readme_manual_span(backend: Collector) -> None:
     assert parent.attributes["custom.attribute"] == "value"
     assert child.parent_span_id == parent.span_id  # current inside the block, as published
     assert parent.attributes["honeyhive.session_id"] == tracer.session_id
+
+
+def test_readme_self_hosted_server_url(backend: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README "Self-hosted": init(..., server_url=...)
+    monkeypatch.delenv("HH_API_URL")
+    tracer = HoneyHiveTracer.init(
+        api_key="your-api-key", project="your-project", server_url=backend.url + "/"
+    )
+    with tracer.trace("self-hosted"):
+        pass
+    assert tracer.flush()
+    assert backend.spans_named("self-hosted")
+    assert _session(backend, tracer.session_id)
+    with pytest.raises(ValueError, match="server_url"):  # never production in silence (bug 9)
+        HoneyHiveTracer.init(api_key="k", project="p", server_url="custom-server.com")
 
 
 # -- README: enrichment, "v1.0+ Recommended" and "Legacy Pattern" -------------------------------
@@ -305,6 +321,9 @@ def test_pydantic_config_docstring(backend: Collector) -> None:
     (span,) = backend.spans_named("configured")
     assert span.attributes["honeyhive.project"] == "config-project"
     assert span.attributes["honeyhive.source"] == "staging"
+    # The published init() takes the config object first, too.
+    positional = HoneyHiveTracer.init(TracerConfig(api_key="...", project="positional"))
+    assert positional.project == "positional"
 
 
 def test_default_tracer_for_bare_decorators(backend: Collector) -> None:
@@ -605,6 +624,7 @@ def test_flush_is_false_within_its_timeout_when_the_backend_fails(backend: Colle
     with tracer.trace("stuck"):
         pass
     assert tracer.flush(timeout_millis=300) is False
+    backend.clear_fault()
 
 
 def test_published_only_settings_warn_once_and_run(
@@ -613,6 +633,7 @@ def test_published_only_settings_warn_once_and_run(
     # Settings 1.7.0 accepts and we cannot honour: a WARNING, once; never a TypeError.
     import requests
 
+    HoneyHiveTracer.reset()  # whatever an earlier test said, say it again
     caplog.set_level(logging.WARNING, logger="honeyhive")
     for _ in range(2):
         tracer = HoneyHiveTracer.init(
@@ -747,3 +768,72 @@ def test_the_ingestion_key_is_what_is_sent(backend: Collector) -> None:
         r.headers.get("authorization") or r.headers.get("Authorization") for r in backend.requests
     }
     assert sent == {"Bearer hh_ingestion_key"}
+
+
+def test_the_published_tracer_module(backend: Collector) -> None:
+    # core docstrings: from honeyhive.tracer import HoneyHiveTracer, trace, enrich_span
+    import honeyhive.tracer as module
+
+    ModuleTracer, module_trace, module_enrich_span = (
+        module.HoneyHiveTracer,
+        module.trace,
+        module.enrich_span,
+    )
+    shutdown_tracer, graceful_shutdown_all = module.shutdown_tracer, module.graceful_shutdown_all
+
+    first = ModuleTracer.init(api_key="k", project="p")
+    second = ModuleTracer.init(api_key="k", project="p", session_name="second")
+
+    @module_trace(tracer=first, event_type="tool")
+    def step() -> None:
+        module_enrich_span(metadata={"via": "honeyhive.tracer"})
+
+    step()
+    shutdown_tracer(first)  # delivers, then closes
+    assert not first.is_initialized
+    (span,) = [s for s in backend.spans if s.name.endswith("step")]
+    assert span.attributes["honeyhive_metadata.via"] == "honeyhive.tracer"
+    with second.trace("last"):
+        pass
+    graceful_shutdown_all()
+    assert not second.is_initialized
+    assert backend.spans_named("last")
+
+
+def test_set_global_provider_in_a_process_of_its_own(backend: Collector) -> None:
+    # tracer/integration/detection.py: set_global_provider(provider), get_global_provider()
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from opentelemetry import trace as otel\n"
+        "from honeyhive import HoneyHiveTracer\n"
+        "from honeyhive.tracer import get_global_provider, set_global_provider\n"
+        "tracer = HoneyHiveTracer.init(api_key='k', project='p')\n"
+        "set_global_provider(tracer.provider)\n"
+        "assert get_global_provider() is tracer.provider\n"
+        "with otel.get_tracer('some.library').start_as_current_span('from-the-global'):\n"
+        "    pass\n"
+        "other = HoneyHiveTracer.init(api_key='k', project='p')\n"
+        "set_global_provider(other, force_override=True)  # kept, said\n"
+        "assert get_global_provider() is tracer.provider\n"
+        "assert tracer.flush()\n"
+        "print(tracer.session_id)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "already set and is kept (force_override is not honoured" in done.stderr
+    (span,) = backend.spans_named("from-the-global")
+    assert span.attributes["honeyhive.session_id"] == done.stdout.strip()
+
+
+def test_free_enrichment_without_a_tracer_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    HoneyHiveTracer.reset()
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    enrich_session(user_properties={"user_id": "u1"})
+    assert not enrich_span(metadata={"k": 1})  # false: it landed nowhere
+    assert any("enrich_session() found no open tracer" in r.getMessage() for r in caplog.records)

@@ -3,10 +3,10 @@
 The package runs in an environment of its own (``support.published``: made once, reused by later
 runs; the test is skipped, saying why, when the package index cannot be reached). A script
 written for it uses ``HoneyHiveTracer.init``, ``@trace``, ``enrich_span``, ``enrich_session``,
-``create_event`` and ``create_session``; the collector must file everything where the published
-semantics say: one session for the tracer (not two: the published client falls back to a random
-session id unless the session start is answered as the HoneyHive API answers it), one for the
-request, each with its spans, enrichments and events.
+``create_event``, ``create_session`` and ``with_session``; the collector must file everything
+where the published semantics say: one session for the tracer (not two: the published client
+falls back to a random session id unless the session start is answered as the HoneyHive API
+answers it), one for the request, one for the block, each with its spans, enrichments and events.
 """
 
 from __future__ import annotations
@@ -62,9 +62,18 @@ def reply():
 
 reply()
 tracer.enrich_session(outputs={"status": 200})
+
+with tracer.with_session("scoped", inputs={"q": "x"}) as scoped_id:
+    @trace(tracer=tracer, event_type="tool", event_name="inside")
+    def inside():
+        return 1
+
+    inside()
+
 print(json.dumps({
     "session_id": tracer.session_id,
     "request_id": request_id,
+    "scoped_id": scoped_id,
     "event_id": event_id,
     "flushed": tracer.flush(10000),
 }))
@@ -121,8 +130,9 @@ def test_the_published_sdk_files_sessions_spans_and_enrichments_where_it_means_t
     base = served.url
 
     listed = {s["session_id"]: s for s in _get(f"{base}/api/sessions")["sessions"]}
-    # Exactly the two sessions it means: its own (not a random one beside it) and the request's.
-    assert set(listed) == {ran["session_id"], ran["request_id"]}
+    # Exactly the sessions it means: its own (not a random one beside it), the request's and
+    # the with_session block's.
+    assert set(listed) == {ran["session_id"], ran["request_id"], ran["scoped_id"]}
 
     own = _wait_for_spans(base, ran["session_id"], 2)
     session = own["session"]
@@ -154,3 +164,7 @@ def test_the_published_sdk_files_sessions_spans_and_enrichments_where_it_means_t
     assert request["session"]["inputs"] == {"path": "/chat"}
     assert request["session"]["outputs"] == {"status": 200}
     assert [(s["name"], s["event_type"]) for s in request["spans"]] == [("reply", "model")]
+
+    scoped = _wait_for_spans(base, ran["scoped_id"], 1)
+    assert (scoped["session"]["name"], scoped["session"]["inputs"]) == ("scoped", {"q": "x"})
+    assert [s["name"] for s in scoped["spans"]] == ["inside"]

@@ -60,6 +60,10 @@ def published_python() -> tuple[Optional[Path], str]:
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--timeout",  # an unreachable index is a skip in a minute, not a long hang
+                "15",
+                "--retries",
+                "1",
                 f"honeyhive=={PUBLISHED_VERSION}",
             ],
             capture_output=True,

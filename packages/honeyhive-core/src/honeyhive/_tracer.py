@@ -355,6 +355,9 @@ class HoneyHiveTracer:
         """
         # Every named parameter that was given (None and unset mean: environment, default).
         given = {k: v for k, v in locals().items() if k not in ("cls", "kwargs")}
+        if isinstance(given["api_key"], TracerConfig) and "config" not in kwargs:
+            # The published init(config=None, ...) takes its config object first.
+            kwargs["config"], given["api_key"] = given["api_key"], None
         explicit = {k: v for k, v in given.items() if v is not None and v is not _UNSET}
         return cls(**explicit, **kwargs)
 

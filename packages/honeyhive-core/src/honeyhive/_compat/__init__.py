@@ -9,6 +9,8 @@ without its bugs: see ``docs/migration.md``). Everything here is a thin layer ov
 * ``_settings``: the published SDK's settings, honoured under our names (``ingestion_api_key``,
   ``verify_ssl``, ``otlp_protocol``, ``disable_tracing``, ...) or said once to have no effect.
 * ``_instrumentors``: ``init(instrumentors=[...])``, each instrumented with the tracer's provider.
+* ``_lifecycle``: ``honeyhive.tracer``'s ``shutdown_tracer``, ``graceful_shutdown_all``,
+  ``clear_registry``, ``set_global_provider``, ``get_global_provider``.
 * ``_baggage``: ``get_baggage``, ``set_baggage`` and ``extract_context``.
 * ``_dotdict``: ``DotDict``. ``_logger``: ``get_logger``. ``_errors``: ``MissingApiKeyError``.
 
@@ -27,6 +29,13 @@ from honeyhive._compat._functions import (
     trace_class,
 )
 from honeyhive._compat._instrumentors import check_instrumentors, instrument, uninstrument
+from honeyhive._compat._lifecycle import (
+    clear_registry,
+    get_global_provider,
+    graceful_shutdown_all,
+    set_global_provider,
+    shutdown_tracer,
+)
 from honeyhive._compat._logger import HoneyHiveLogger, get_logger
 from honeyhive._compat._settings import (
     PUBLISHED_ENV_VARS,
@@ -48,6 +57,7 @@ __all__ = [
     "PUBLISHED_ONLY",
     "Published",
     "check_instrumentors",
+    "clear_registry",
     "enrich_session",
     "enrich_span",
     "extract_context",
@@ -55,11 +65,15 @@ __all__ = [
     "flush_tracers",
     "forget_warnings",
     "get_baggage",
+    "get_global_provider",
     "get_logger",
+    "graceful_shutdown_all",
     "instrument",
     "normalized_key",
     "set_baggage",
+    "set_global_provider",
     "settings_view",
+    "shutdown_tracer",
     "trace_class",
     "translate",
     "uninstrument",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional, TypeVar
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import Span
 
+from honeyhive._compat._settings import warn_once
 from honeyhive._context import current_tracer
 from honeyhive._diagnostics import internal_error
 from honeyhive._spans import trace
@@ -133,8 +134,14 @@ def enrich_session(
         if isinstance(session_id, Mapping) and metadata is None:
             session_id, metadata = None, session_id
         chosen = _tracer_for(tracer, tracer_instance)
-        if chosen is not None:
-            chosen.enrich_session(metadata, session_id=session_id, **fields)
+        if chosen is None:
+            warn_once(
+                "enrich_session:no-tracer",
+                "honeyhive: enrich_session() found no open tracer (create one first, or pass "
+                "tracer=); that update was not sent",
+            )
+            return
+        chosen.enrich_session(metadata, session_id=session_id, **fields)
     except Exception as exc:  # the tracer's method never raises; this is the backstop
         internal_error("enrich_session", exc)
 
