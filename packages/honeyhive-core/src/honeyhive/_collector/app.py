@@ -48,6 +48,7 @@ from starlette.staticfiles import StaticFiles
 from honeyhive._collector import payloads
 from honeyhive._collector.auth import BearerAuth
 from honeyhive._collector.budget import BodyBudget
+from honeyhive._collector.datasets import Datasets
 from honeyhive._collector.hosts import LoopbackHostOnly
 from honeyhive._collector.ingest import Ingest
 from honeyhive._collector.otlp_json import decode_json
@@ -399,7 +400,7 @@ def build_app(
         Route("/api/search", _guard(collector.search), methods=["GET"]),
         Route("/api/changes", _guard(collector.changes), methods=["GET"]),
         Route("/api/prices", _guard(collector.prices), methods=["GET"]),
-        *experiment_routes(Experiments(store), collector._json, _guard),
+        *experiment_routes(Experiments(store), Datasets(store), collector._json, _guard),
         Route("/", collector.viewer, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

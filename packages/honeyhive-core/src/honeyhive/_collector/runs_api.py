@@ -17,15 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from honeyhive._collector.datasets import DATAPOINT_FIELDS, DATASET_FIELDS, Datasets
 from honeyhive._collector.records import PayloadError
-from honeyhive._collector.runs import (
-    AGGREGATES,
-    DATAPOINT_FIELDS,
-    DATASET_FIELDS,
-    RUN_FIELDS,
-    Experiments,
-    json_fields,
-)
+from honeyhive._collector.runs import AGGREGATES, RUN_FIELDS, Experiments, json_fields
 
 __all__ = ["experiment_routes"]
 
@@ -70,7 +64,10 @@ def _list_param(request: Request, name: str) -> list[str]:
 
 
 def experiment_routes(
-    experiments: Experiments, write: Writer, guard: Callable[[Endpoint], Endpoint]
+    experiments: Experiments,
+    datasets_: Datasets,
+    write: Writer,
+    guard: Callable[[Endpoint], Endpoint],
 ) -> list[Route]:
     """The routes, bound to one database and one write path."""
 
@@ -169,7 +166,7 @@ def experiment_routes(
         params = request.query_params
         if request.method == "POST":
             dataset_id = await write(
-                request, parse(DATASET_FIELDS, "createDataset"), experiments.create_dataset
+                request, parse(DATASET_FIELDS, "createDataset"), datasets_.create_dataset
             )
             return JSONResponse({"inserted": True, "result": {"insertedId": dataset_id}})
         if request.method == "PUT":  # the legacy form: the id in the body
@@ -177,7 +174,7 @@ def experiment_routes(
 
             def store_legacy(body: dict[str, Any]) -> Any:
                 body_id["id"] = str(body.get("dataset_id") or "")
-                return experiments.update_dataset(body_id["id"], body)
+                return datasets_.update_dataset(body_id["id"], body)
 
             updated = await write(request, parse(DATASET_FIELDS, "updateDataset"), store_legacy)
             if updated is None:
@@ -185,10 +182,10 @@ def experiment_routes(
             return JSONResponse({"result": updated})
         if request.method == "DELETE":
             dataset_id = params.get("dataset_id", "")
-            if not await read(experiments.delete_dataset, dataset_id):
+            if not await read(datasets_.delete_dataset, dataset_id):
                 return _not_found("dataset", dataset_id)
             return JSONResponse({"result": {"id": dataset_id}})
-        found = await read(experiments.list_datasets, params.get("dataset_id"), params.get("name"))
+        found = await read(datasets_.list_datasets, params.get("dataset_id"), params.get("name"))
         return JSONResponse({"datasets": found})
 
     async def dataset(request: Request) -> Response:
@@ -196,17 +193,17 @@ def experiment_routes(
         if request.method == "PUT":
 
             def store(body: dict[str, Any]) -> Any:
-                return experiments.update_dataset(dataset_id, body)
+                return datasets_.update_dataset(dataset_id, body)
 
             updated = await write(request, parse(DATASET_FIELDS, "updateDataset"), store)
             if updated is None:
                 return _not_found("dataset", dataset_id)
             return JSONResponse({"result": updated})
         if request.method == "DELETE":
-            if not await read(experiments.delete_dataset, dataset_id):
+            if not await read(datasets_.delete_dataset, dataset_id):
                 return _not_found("dataset", dataset_id)
             return JSONResponse({"result": {"id": dataset_id}})
-        found = await read(experiments.list_datasets, dataset_id)
+        found = await read(datasets_.list_datasets, dataset_id)
         if not found:
             return _not_found("dataset", dataset_id)
         return JSONResponse({"datasets": found})
@@ -214,14 +211,14 @@ def experiment_routes(
     async def dataset_points(request: Request) -> Response:
         dataset_id = request.path_params["dataset_id"]
         if request.method == "GET":
-            found = await read(experiments.list_datasets, dataset_id)
+            found = await read(datasets_.list_datasets, dataset_id)
             if not found:
                 return _not_found("dataset", dataset_id)
-            points = await read(experiments.get_datapoints, found[0]["datapoints"])
+            points = await read(datasets_.get_datapoints, found[0]["datapoints"])
             return JSONResponse({"datapoints": points})
 
         def store(body: dict[str, Any]) -> Any:
-            return experiments.add_datapoints(dataset_id, body)
+            return datasets_.add_datapoints(dataset_id, body)
 
         ids = await write(request, parse(_ADD, "addDatapoints"), store)
         if ids is None:
@@ -230,7 +227,7 @@ def experiment_routes(
 
     async def dataset_point(request: Request) -> Response:
         dataset_id, point_id = request.path_params["dataset_id"], request.path_params["point"]
-        if not await read(experiments.remove_datapoint, dataset_id, point_id):
+        if not await read(datasets_.remove_datapoint, dataset_id, point_id):
             return JSONResponse({"error": f"no datapoint {point_id!r} in {dataset_id!r}"}, 404)
         return JSONResponse({"dereferenced": True, "message": "removed from the dataset"})
 
@@ -239,13 +236,11 @@ def experiment_routes(
     async def datapoints(request: Request) -> Response:
         if request.method == "POST":
             point_id = await write(
-                request, parse(DATAPOINT_FIELDS, "createDatapoint"), experiments.create_datapoint
+                request, parse(DATAPOINT_FIELDS, "createDatapoint"), datasets_.create_datapoint
             )
             return JSONResponse({"inserted": True, "result": {"insertedIds": [point_id]}})
         ids = _list_param(request, "datapoint_ids") or None
-        found = await read(
-            experiments.get_datapoints, ids, request.query_params.get("dataset_name")
-        )
+        found = await read(datasets_.get_datapoints, ids, request.query_params.get("dataset_name"))
         return JSONResponse({"datapoints": found})
 
     async def datapoint(request: Request) -> Response:
@@ -253,16 +248,16 @@ def experiment_routes(
         if request.method == "PUT":
 
             def store(body: dict[str, Any]) -> bool:
-                return experiments.update_datapoint(point_id, body)
+                return datasets_.update_datapoint(point_id, body)
 
             if not await write(request, parse(DATAPOINT_FIELDS, "updateDatapoint"), store):
                 return _not_found("datapoint", point_id)
             return JSONResponse({"updated": True, "result": {"modifiedCount": 1}})
         if request.method == "DELETE":
-            if not await read(experiments.delete_datapoint, point_id):
+            if not await read(datasets_.delete_datapoint, point_id):
                 return _not_found("datapoint", point_id)
             return JSONResponse({"deleted": True})
-        found = await read(experiments.get_datapoint, point_id)
+        found = await read(datasets_.get_datapoint, point_id)
         if found is None:
             return _not_found("datapoint", point_id)
         return JSONResponse({"datapoint": [found]})
