@@ -611,3 +611,22 @@ def test_instrumentors_serve_the_run_and_are_undone(local: RunningCollector) -> 
         assert sorted(s["name"] for s in spans) == ["call_model", "chat gpt-4o"]
         chat = next(s for s in spans if s["name"] == "chat gpt-4o")
         assert chat["attributes"]["honeyhive_metadata.datapoint_id"] == point.datapoint_id
+
+
+def test_the_experiment_routes_refuse_what_the_others_refuse(local: RunningCollector) -> None:
+    run_id = httpx.post(f"{local.url}/v1/runs", json={"name": "kept"}).json()["run_id"]
+    cross_site = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+    assert httpx.delete(f"{local.url}/v1/runs/{run_id}", headers=cross_site).status_code == 403
+    text = {"Content-Type": "text/plain"}  # what a form on another page could send
+    assert httpx.post(f"{local.url}/v1/runs", content=b"{}", headers=text).status_code == 415
+    bad = httpx.post(
+        f"{local.url}/v1/runs", content=b'{"name":', headers={"Content-Type": "application/json"}
+    )
+    assert bad.status_code == 400
+    assert "not JSON" in bad.json()["error"]
+    wrong = httpx.put(f"{local.url}/v1/runs/{run_id}", json={"event_ids": "not a list"})
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == 'updateRun: event_ids must be a list, got "not a list"'
+    assert httpx.get(f"{local.url}/v1/runs/{run_id}").json()["evaluation"]["name"] == "kept"
+    assert httpx.delete(f"{local.url}/v1/runs/{run_id}").status_code == 200
+    assert httpx.get(f"{local.url}/v1/runs/{run_id}").status_code == 404
