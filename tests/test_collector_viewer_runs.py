@@ -174,6 +174,10 @@ def test_a_run_has_a_row_per_datapoint_with_a_link_to_its_session(
     )
     chromium.wait_for("document.querySelectorAll('#rows .row').length > 0")
     assert "new prompt" in chromium.evaluate("document.getElementById('main').innerText")
+    # ... and the session links back to its run.
+    assert chromium.evaluate("document.querySelector('#of-run a').getAttribute('href')") == (
+        f"/?run={new}"
+    )
 
 
 def test_runs_at_800_px_and_hostile_values(

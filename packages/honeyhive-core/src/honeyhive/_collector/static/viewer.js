@@ -893,6 +893,9 @@
       '<div class="facts"><span>session <code>' + esc(s.session_id) + "</code></span>" +
       (s.project ? "<span>project <b>" + esc(s.project) + "</b></span>" : "") +
       (s.source ? "<span>source <b>" + esc(s.source) + "</b></span>" : "") +
+      (s.metadata && typeof s.metadata.run_id === "string"
+        ? '<span id="of-run">datapoint of ' + link({ run: s.metadata.run_id }, "run " + esc(short(s.metadata.run_id))) + "</span>"
+        : "") +
       "<span>started <b>" + when(s.start_ns) + "</b></span>" +
       (s.event_count ? "<span><b>" + plural(s.event_count, "event") + "</b></span>" : "") +
       (s.update_count ? "<span>" + plural(s.update_count, "update") + "</span>" : "") +
