@@ -630,3 +630,24 @@ def test_the_experiment_routes_refuse_what_the_others_refuse(local: RunningColle
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").json()["evaluation"]["name"] == "kept"
     assert httpx.delete(f"{local.url}/v1/runs/{run_id}").status_code == 200
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").status_code == 404
+
+
+def test_the_printed_table(local: RunningCollector, capsys: pytest.CaptureFixture[str]) -> None:
+    def half(datapoint: dict[str, Any]) -> float:
+        if datapoint["inputs"]["n"] == 1:
+            raise ValueError("odd one out")
+        return float(datapoint["inputs"]["n"]) / 2
+
+    def value(outputs: float) -> float:
+        return outputs
+
+    result = evaluate(
+        half, dataset=_dataset(3), evaluators=[value], server_url=local.url, name="halves"
+    )
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"Run halves ({result.run_id}): completed, 2 passed, 1 failed"
+    assert printed[2].split() == ["metric", "mean", "min", "max", "count"]
+    assert printed[4].split() == ["value", "0.5000", "0.0000", "1.0000", "2"]
+    assert printed[6].split() == ["datapoint", "output", "value", "error"]
+    assert printed[9].split() == ["EXT-q1", "-", "-", "ValueError:", "odd", "one", "out"]
+    assert printed[-1] == f"{local.url}/?run={result.run_id}"  # where to see it
