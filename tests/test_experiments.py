@@ -159,6 +159,15 @@ def test_a_run_of_twenty_datapoints_with_two_workers(local: RunningCollector) ->
         assert details[detail.metric_name]["aggregate"] == pytest.approx(detail.aggregate)
         assert details[detail.metric_name]["count"] == detail.count
     assert sorted(stored_run["run_object"]["event_ids"]) == sorted(session_ids)
+    metrics = httpx.get(f"{local.url}/v1/runs/{result.run_id}/metrics", timeout=10).json()
+    assert metrics["totalEvents"] == 20
+    assert metrics["events"][5] == {
+        "event_name": "double",
+        "event_type": "chain",
+        "session_id": session_ids[5],
+        "metadata": {"datapoint_id": "EXT-q5"},
+        "metrics": {"correct": 1.0, "fragile": 5},
+    }
 
 
 def test_comparing_two_runs_gives_the_deltas(local: RunningCollector) -> None:

@@ -143,6 +143,25 @@ def experiment_routes(
             return _not_found("run", run_id)
         return JSONResponse(answer)
 
+    async def metrics(request: Request) -> Response:
+        """Each datapoint's session with its metrics (the API's ``/v1/runs/{id}/metrics``)."""
+        run_id = request.path_params["run_id"]
+        answer = await read(experiments.result, run_id)
+        if answer is None:
+            return _not_found("run", run_id)
+        name = answer["run_object"]["configuration"].get("function") or "session"
+        events = [
+            {
+                "event_name": name,
+                "event_type": "chain",
+                "session_id": row["session_id"],
+                "metadata": {"datapoint_id": row["datapoint_id"]},
+                "metrics": row["metrics"],
+            }
+            for row in answer["rows"]
+        ]
+        return JSONResponse({"events": events, "totalEvents": len(events)})
+
     async def compare(request: Request) -> Response:
         new, old = request.path_params["run_id"], request.path_params["old_run_id"]
         if request.url.path.startswith("/api/"):
@@ -268,6 +287,7 @@ def experiment_routes(
         Route("/v1/runs/{run_id}", guard(run), methods=every),
         Route("/v1/runs/{run_id}/result", guard(result), methods=["GET"]),
         Route("/v1/runs/{run_id}/summary", guard(result), methods=["GET"]),
+        Route("/v1/runs/{run_id}/metrics", guard(metrics), methods=["GET"]),
         Route("/v1/runs/{run_id}/compare/{old_run_id}", guard(compare), methods=["GET"]),
         Route("/v1/runs/{run_id}/compare-with/{old_run_id}", guard(compare), methods=["GET"]),
         Route("/v1/datasets", guard(datasets), methods=["GET", "POST", "PUT", "DELETE"]),
