@@ -22,12 +22,13 @@ import honeyhive
 
 CORE = Path(honeyhive.__file__).parent
 PACKAGES = CORE.parents[2]
-WINGS = ("_spans", "_export", "_http", "_compat")
+WINGS = ("_spans", "_export", "_http", "_compat", "_experiments")
 PUBLIC_MODULES = {
     "honeyhive",
     "honeyhive.collector",
     "honeyhive.config",
     "honeyhive.config.models",
+    "honeyhive.experiments",
     "honeyhive.http_server",
     "honeyhive.testing",
     "honeyhive.tracer",  # the published SDK's module (issue 15)

@@ -11,18 +11,23 @@ import honeyhive.tracer
 
 def test_honeyhive_exports() -> None:
     assert sorted(honeyhive.__all__) == [
+        "BaseEvaluator",  # the published SDK's (issue 17)
         "ContextThreadPoolExecutor",
         "DotDict",  # the published SDK's (issue 15)
         "EvaluationConfig",
+        "HoneyHive",  # the published SDK's REST client, as far as experiments need it
         "HoneyHiveTracer",
         "MissingApiKeyError",  # the published SDK's
         "SessionConfig",
         "TracerConfig",
         "__version__",
+        "aevaluator",  # the published SDK's
         "atrace",
         "enrich_request_span",
         "enrich_session",  # the published SDK's
         "enrich_span",  # the published SDK's
+        "evaluate",  # the published SDK's
+        "evaluator",  # the published SDK's
         "flush",  # the published SDK's
         "get_default_tracer",
         "get_logger",  # the published SDK's
@@ -37,7 +42,16 @@ def test_honeyhive_exports() -> None:
 
 
 def test_facades_export_what_they_name() -> None:
-    for module in (honeyhive.config, honeyhive.http_server, honeyhive.testing, honeyhive.tracer):
+    import honeyhive.experiments
+
+    modules = (
+        honeyhive.config,
+        honeyhive.experiments,
+        honeyhive.http_server,
+        honeyhive.testing,
+        honeyhive.tracer,
+    )
+    for module in modules:
         assert module.__all__ == sorted(module.__all__, key=str)
         for name in module.__all__:
             assert hasattr(module, name), (module.__name__, name)
@@ -49,7 +63,28 @@ def test_internal_modules_are_underscored() -> None:
     public = {
         m.name for m in pkgutil.iter_modules(honeyhive.__path__) if not m.name.startswith("_")
     }
-    assert public <= {"config", "http_server", "testing", "collector", "cli", "tracer"}
+    assert public <= {
+        "config",
+        "experiments",
+        "http_server",
+        "testing",
+        "collector",
+        "cli",
+        "tracer",
+    }
+
+
+def test_experiment_names_load_on_first_use() -> None:
+    """``import honeyhive`` does not import the experiments wing; the names resolve lazily."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, honeyhive; assert 'honeyhive._experiments' not in sys.modules; "
+        "from honeyhive import evaluate, HoneyHive; import honeyhive.experiments as e; "
+        "assert evaluate is e.evaluate and HoneyHive is e.HoneyHive"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_the_published_tracer_module() -> None:

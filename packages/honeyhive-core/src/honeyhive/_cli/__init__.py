@@ -2,10 +2,11 @@
 
 * ``honeyhive serve``: the local collector and its viewer (needs the ``collector`` extra);
 * ``honeyhive traces``: the latest sessions as trees, from a running collector or its database;
+* ``honeyhive runs``: experiment runs: the latest, one in detail, or two compared;
 * ``honeyhive doctor``: the resolved configuration, the installed plug-ins, and whether the
   configured backend answers with the configured key.
 
-``traces`` and ``doctor`` need nothing beyond the core's own dependencies.
+``traces``, ``runs`` and ``doctor`` need nothing beyond the core's own dependencies.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from honeyhive._cli.doctor import register as register_doctor
+from honeyhive._cli.runs import register as register_runs
 from honeyhive._cli.serve import register as register_serve
 from honeyhive._cli.traces import register as register_traces
 from honeyhive._version import __version__
@@ -26,11 +28,14 @@ __all__ = ["main"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="honeyhive",
-        description="HoneyHive tracing tools: a local collector, its traces, a health check.",
+        description=(
+            "HoneyHive tracing tools: a local collector, its traces and experiment runs, a "
+            "health check."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"honeyhive-core {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in (register_serve, register_traces, register_doctor):
+    for register in (register_serve, register_traces, register_runs, register_doctor):
         register(commands)
     return parser
 

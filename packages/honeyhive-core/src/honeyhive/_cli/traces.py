@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Optional, Protocol
 from urllib.parse import quote
 
+from honeyhive._collector.runs import Experiments
 from honeyhive._collector.store import DEFAULT_DB_PATH, Store, StoreError
 from honeyhive._collector.tree import render_session
 
@@ -106,6 +107,29 @@ class ApiSource:
         detail: dict[str, Any] = self._get(f"/api/sessions/{quote(session_id, safe='')}")
         return detail
 
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._get(f"/api/runs?limit={limit}").get("runs", [])
+        return found
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = self._get(f"/api/runs/{quote(run_id, safe='')}")
+        except SourceError as exc:
+            if "404" in str(exc):
+                raise SourceError(f"no run {run_id!r} at {self.url}") from None
+            raise
+        return answer
+
+    def compare(self, new: str, old: str) -> dict[str, Any]:
+        path = f"/api/runs/{quote(new, safe='')}/compare/{quote(old, safe='')}"
+        try:
+            answer: dict[str, Any] = self._get(path)
+        except SourceError as exc:
+            if "404" in str(exc):
+                raise SourceError(f"no run {new!r} or no run {old!r} at {self.url}") from None
+            raise
+        return answer
+
     def close(self) -> None:
         self._client.close()
 
@@ -140,6 +164,25 @@ class DatabaseSource:
             raise SourceError(f"no session {session_id!r} in {self.path}")
         return detail
 
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        return Experiments(self._store).summaries(limit)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        experiments = Experiments(self._store)
+        found = experiments.result(experiments.find_run(run_id) or run_id)
+        if found is None:
+            raise SourceError(f"no run {run_id!r} in {self.path}")
+        return found
+
+    def compare(self, new: str, old: str) -> dict[str, Any]:
+        experiments = Experiments(self._store)
+        found = experiments.compare(
+            experiments.find_run(new) or new, experiments.find_run(old) or old
+        )
+        if found is None:
+            raise SourceError(f"no run {new!r} or no run {old!r} in {self.path}")
+        return found
+
     def close(self) -> None:
         self._store.close()
 
@@ -151,6 +194,9 @@ class Source(Protocol):
     def check(self) -> None: ...
     def latest(self, limit: int) -> list[dict[str, Any]]: ...
     def session(self, session_id: str) -> dict[str, Any]: ...
+    def runs(self, limit: int) -> list[dict[str, Any]]: ...
+    def run(self, run_id: str) -> dict[str, Any]: ...
+    def compare(self, new: str, old: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 

@@ -8,6 +8,9 @@ Ingest (what the SDK sends):
 * ``POST /opentelemetry/v1/traces`` and ``POST /v1/traces``: OTLP ``ExportTraceServiceRequest``
   as protobuf (``application/x-protobuf``) or JSON (``application/json``), optionally gzip.
 
+Experiments (see :mod:`.runs_api`): ``/v1/runs``, ``/v1/datasets``, ``/v1/datapoints`` as the
+HoneyHive API has them, and the viewer's ``/api/runs``.
+
 Read (what the viewer and ``honeyhive traces`` use): ``GET /api/health``, ``/api/stats``,
 ``/api/sessions``, ``/api/sessions/{id}``, ``/api/traces/{id}`` (span summaries; ``?full=1`` for
 attributes, events and links too), ``/api/spans/{trace id}/{span id}``, ``/api/search?q=``; and
@@ -45,12 +48,15 @@ from starlette.staticfiles import StaticFiles
 from honeyhive._collector import payloads
 from honeyhive._collector.auth import BearerAuth
 from honeyhive._collector.budget import BodyBudget
+from honeyhive._collector.datasets import Datasets
 from honeyhive._collector.hosts import LoopbackHostOnly
 from honeyhive._collector.ingest import Ingest
 from honeyhive._collector.otlp_json import decode_json
 from honeyhive._collector.otlp_protobuf import decode_protobuf
 from honeyhive._collector.prices import PriceTable
 from honeyhive._collector.records import PayloadError, SpanBatch
+from honeyhive._collector.runs import Experiments
+from honeyhive._collector.runs_api import experiment_routes
 from honeyhive._collector.search import SpanFilter
 from honeyhive._collector.security_headers import SecurityHeaders
 from honeyhive._collector.store import Store, StoreError
@@ -394,6 +400,7 @@ def build_app(
         Route("/api/search", _guard(collector.search), methods=["GET"]),
         Route("/api/changes", _guard(collector.changes), methods=["GET"]),
         Route("/api/prices", _guard(collector.prices), methods=["GET"]),
+        *experiment_routes(Experiments(store), Datasets(store), collector._json, _guard),
         Route("/", collector.viewer, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -5,6 +5,11 @@ totals (model calls, tokens) and per-session, per-model token sums (cost is comp
 when read, with the prices in force), and the full-text index ``span_text``. Opening a version 1
 database for writing upgrades it in place, in one transaction: the new columns are filled from
 each span's stored attributes, so old traces get models, tokens and search too.
+
+Version 3 added experiments: the ``runs``, ``datasets`` and ``datapoints`` tables, and each
+session's ``run_id`` (from its start's metadata, indexed: a run's sessions are found by it).
+Upgrading fills ``run_id`` from the sessions already stored, so runs recorded before the upgrade
+(by the published SDK, say) show their sessions as soon as their run is created.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from honeyhive._collector.search import FTS_SCHEMA, INSERT_TEXT
 
 __all__ = ["SCHEMA_VERSION", "SchemaError", "add_model_totals", "prepare", "version_of"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 _TABLES = """
@@ -41,9 +46,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     model_calls INTEGER NOT NULL DEFAULT 0,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
-    total_tokens INTEGER NOT NULL DEFAULT 0
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    run_id TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (start_ns);
+CREATE INDEX IF NOT EXISTS sessions_by_run ON sessions (run_id) WHERE run_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS spans (
     trace_id TEXT NOT NULL,
     span_id TEXT NOT NULL,
@@ -96,6 +103,29 @@ CREATE TABLE IF NOT EXISTS session_models (
     completion_tokens INTEGER NOT NULL,
     PRIMARY KEY (session_id, model)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    name TEXT,
+    status TEXT,
+    dataset_id TEXT,
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_ns);
+CREATE TABLE IF NOT EXISTS datasets (
+    dataset_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS datapoints (
+    datapoint_id TEXT PRIMARY KEY,
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 """
 
 
@@ -106,6 +136,11 @@ ON CONFLICT (session_id, model) DO UPDATE SET
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
     completion_tokens = completion_tokens + excluded.completion_tokens
 """
+_V2_TO_V3 = (
+    "ALTER TABLE sessions ADD COLUMN run_id TEXT",
+    "UPDATE sessions SET run_id = json_extract(metadata, '$.run_id') "
+    "WHERE json_valid(metadata) AND json_type(metadata, '$.run_id') = 'text'",
+)
 _V1_TO_V2 = (
     "ALTER TABLE spans ADD COLUMN model TEXT",
     "ALTER TABLE spans ADD COLUMN prompt_tokens INTEGER",
@@ -132,8 +167,11 @@ def prepare(db: sqlite3.Connection) -> None:
     """Create the tables, or upgrade version 1 (inside the caller's transaction)."""
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     version = version_of(db)
-    if version == 1:
-        _upgrade_from_1(db)
+    if version in (1, 2):
+        for statement in _V2_TO_V3:
+            db.execute(statement)
+        if version == 1:
+            _upgrade_from_1(db)
     elif version not in (0, SCHEMA_VERSION):
         raise SchemaError(f"schema version {version}; this collector reads {SCHEMA_VERSION}")
     for statement in _TABLES.split(";"):

@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -79,15 +79,16 @@ ON CONFLICT (session_id) DO UPDATE SET
 """
 _UPSERT_FROM_START = """
 INSERT INTO sessions (session_id, name, project, source, origin, started, created_ns, start_ns,
-                      end_ns, inputs, metadata)
-VALUES (?, ?, ?, ?, 'session_start', 1, ?, ?, ?, ?, ?)
+                      end_ns, inputs, metadata, run_id)
+VALUES (?, ?, ?, ?, 'session_start', 1, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (session_id) DO UPDATE SET
     name = coalesce(excluded.name, name),
     project = coalesce(excluded.project, project),
     source = coalesce(excluded.source, source),
     started = 1,
     inputs = coalesce(excluded.inputs, inputs),
-    metadata = coalesce(excluded.metadata, metadata)
+    metadata = coalesce(excluded.metadata, metadata),
+    run_id = coalesce(excluded.run_id, run_id)
 """
 _UPSERT_FROM_EVENT = """
 INSERT INTO sessions (session_id, origin, created_ns, start_ns, end_ns, event_count, error_count)
@@ -187,6 +188,17 @@ def _merge(target: dict[str, Any], body: dict[str, Any]) -> None:
             target[key] = value
 
 
+def _run_id(metadata: Optional[str]) -> Optional[str]:
+    """The experiment run a session belongs to (its start's ``metadata.run_id``)."""
+    if not metadata or '"run_id"' not in metadata:
+        return None
+    try:
+        value = json.loads(metadata).get("run_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def _write_start(db: sqlite3.Connection, start: SessionStart, received: int) -> None:
     db.execute(
         _UPSERT_FROM_START,
@@ -200,6 +212,7 @@ def _write_start(db: sqlite3.Connection, start: SessionStart, received: int) -> 
             received,
             start.inputs,
             start.metadata,
+            _run_id(start.metadata),
         ),
     )
 
@@ -337,7 +350,7 @@ class Store:
             version = version_of(db)
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise StoreError(f"{self.path} is not a collector database: {exc}") from None
-        if version == 1 and self.readonly:
+        if 0 < version < SCHEMA_VERSION and self.readonly:
             raise StoreError(
                 f"{self.path} was written by an older collector: start `honeyhive serve --db "
                 f"{self.path}` once to upgrade it (nothing is lost), then read it again"
@@ -361,6 +374,18 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def writing(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction, for the experiment tables (see :mod:`.runs`)."""
+        return self._transaction()
+
+    def reading(self) -> sqlite3.Connection:
+        """This thread's read connection."""
+        return self._reader()
+
+    def session_record(self, db: sqlite3.Connection, session_id: str) -> Optional[dict[str, Any]]:
+        """A session's summary with its merged updates (``outputs``, ``metrics``, ...)."""
+        return self._session_row(db, session_id)
 
     def close(self) -> None:
         """Close every connection (idempotent)."""

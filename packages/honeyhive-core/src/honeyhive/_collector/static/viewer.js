@@ -6,6 +6,9 @@
 //   /?trace=ID[&span=ID]     one trace
 //   /?q=TEXT[&errors=1&type=&model=&min_ms=]
 //                            search: ids, then spans whose name, input or output has the words
+//   /?view=runs              experiment runs, newest first, with their metric means
+//   /?run=ID                 a run: one row per datapoint (inputs, output, ground truth, metrics)
+//   /?run=NEW&compare=OLD    two runs compared: metric deltas per datapoint, improved, regressed
 //
 // Every captured value reaches the page through esc() or textContent, never as markup; the
 // page's Content-Security-Policy runs no inline script or style either, so positions and
@@ -890,6 +893,9 @@
       '<div class="facts"><span>session <code>' + esc(s.session_id) + "</code></span>" +
       (s.project ? "<span>project <b>" + esc(s.project) + "</b></span>" : "") +
       (s.source ? "<span>source <b>" + esc(s.source) + "</b></span>" : "") +
+      (s.metadata && typeof s.metadata.run_id === "string"
+        ? '<span id="of-run">datapoint of ' + link({ run: s.metadata.run_id }, "run " + esc(short(s.metadata.run_id))) + "</span>"
+        : "") +
       "<span>started <b>" + when(s.start_ns) + "</b></span>" +
       (s.event_count ? "<span><b>" + plural(s.event_count, "event") + "</b></span>" : "") +
       (s.update_count ? "<span>" + plural(s.update_count, "update") + "</span>" : "") +
@@ -1017,6 +1023,185 @@
     redraw = () => showSearch(query, search, true);
   }
 
+  // -- experiment runs ---------------------------------------------------------------------
+
+  // A value of a run's table: JSON on one line, cut by CSS; the whole of it in the title.
+  function valueCell(value, cls) {
+    if (value === null || value === undefined) return '<td class="val muted">–</td>';
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    return '<td class="val ' + (cls || "") + '" title="' + esc(text) + '">' + esc(text) + "</td>";
+  }
+
+  function metricText(value) {
+    if (value === null || value === undefined) return "–";
+    if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
+    return String(value);
+  }
+
+  function deltaText(delta) {
+    if (delta === null || delta === undefined) return '<span class="muted">–</span>';
+    const cls = delta > 0 ? "up" : delta < 0 ? "down" : "same";
+    const sign = delta > 0 ? "+" : "";
+    return '<span class="delta ' + cls + '">' + sign + metricText(delta) + "</span>";
+  }
+
+  function statusBadge(status) {
+    const cls = status === "completed" ? "ok" : status === "failed" || status === "cancelled" ? "err" : "";
+    return '<span class="badge ' + cls + '">' + esc(status || "?") + "</span>";
+  }
+
+  function isoWhen(iso) {
+    return iso ? esc(iso.slice(0, 19).replace("T", " ")) + " UTC" : "";
+  }
+
+  async function showRuns() {
+    const data = await api("/api/runs?limit=100");
+    const runs = data.runs;
+    document.title = "Runs · HoneyHive";
+    if (!runs.length) {
+      main.innerHTML = '<div class="card empty" id="no-runs"><h2>No runs yet</h2>' +
+        "<p>Run an experiment against this collector:</p><p><code>evaluate(function, dataset=..., " +
+        "evaluators=[...], server_url=&quot;" + esc(location.origin) + "&quot;)</code></p>" +
+        "<p>Its runs show here as they finish.</p></div>";
+      redraw = showRuns;
+      return;
+    }
+    const rows = runs.map((r) => {
+      const means = r.metrics.filter((m) => m.mean !== null && m.mean !== undefined)
+        .map((m) => '<span class="metric-chip">' + esc(m.metric_name) + " <b>" + metricText(m.mean) + "</b></span>")
+        .join(" ");
+      return '<tr class="' + (r.failed ? "has-err" : "") + '" data-run="' + esc(r.run_id) + '">' +
+        '<td class="pick"><input type="checkbox" class="pick-run" value="' + esc(r.run_id) + '" aria-label="choose for comparison"></td>' +
+        "<td>" + link({ run: r.run_id }, esc(r.name || "(unnamed)")) + '<span class="sid mono">' + esc(r.run_id) + "</span></td>" +
+        "<td>" + statusBadge(r.status) + "</td>" +
+        '<td class="mono wide">' + isoWhen(r.created_at) + "</td>" +
+        '<td class="num">' + count(r.passed) + "</td>" +
+        '<td class="num">' + (r.failed ? '<span class="badge err">' + count(r.failed) + "</span>" : "0") + "</td>" +
+        '<td class="means">' + (means || '<span class="muted">–</span>') + "</td></tr>";
+    }).join("");
+    main.innerHTML = '<div class="crumbs">' + link({}, "Sessions") + ' / runs <span class="live muted" id="live"></span></div>' +
+      '<div class="card runs-tools"><button id="compare" disabled>Compare the two chosen runs</button>' +
+      '<span class="muted">choose two runs of the same dataset</span></div>' +
+      '<div class="card scroll-x"><table class="list" id="runs"><thead><tr><th></th><th>Run</th><th>Status</th>' +
+      '<th class="wide">Created</th><th class="num">Passed</th><th class="num">Failed</th><th>Metric means</th>' +
+      "</tr></thead><tbody>" + rows + "</tbody></table></div>";
+    const button = document.getElementById("compare");
+    const chosen = () => Array.from(document.querySelectorAll(".pick-run:checked")).map((e) => e.value);
+    main.addEventListener("change", () => { button.disabled = chosen().length !== 2; });
+    button.addEventListener("click", () => {
+      const ids = chosen();
+      if (ids.length !== 2) return;
+      const order = runs.map((r) => r.run_id);  // newest first: the first chosen is the newer
+      ids.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+      location.href = "/?" + new URLSearchParams({ run: ids[0], compare: ids[1] }).toString();
+    });
+    redraw = async () => {
+      const picked = chosen();
+      await showRuns();
+      for (const box of document.querySelectorAll(".pick-run")) box.checked = picked.includes(box.value);
+      button.disabled = picked.length !== 2;
+    };
+  }
+
+  function summaryTable(details) {
+    const numeric = details.filter((d) => d.metric_type !== "string");
+    if (!numeric.length) return "";
+    return '<table class="list metrics" id="summary"><thead><tr><th>Metric</th><th class="num">Mean</th>' +
+      '<th class="num">Min</th><th class="num">Max</th><th class="num">Count</th></tr></thead><tbody>' +
+      numeric.map((d) => "<tr><td>" + esc(d.metric_name) + '</td><td class="num">' + metricText(d.mean) +
+        '</td><td class="num">' + metricText(d.min) + '</td><td class="num">' + metricText(d.max) +
+        '</td><td class="num">' + count(d.count) + "</td></tr>").join("") + "</tbody></table>";
+  }
+
+  async function showRun(runId) {
+    const [result, listed] = await Promise.all([
+      api("/api/runs/" + encodeURIComponent(runId)),
+      api("/api/runs?limit=100"),
+    ]);
+    if (!result) {
+      main.innerHTML = '<div class="card empty"><h2>No run ' + esc(runId) + "</h2><p>" + link({ view: "runs" }, "All runs") + "</p></div>";
+      return;
+    }
+    const run = result.run_object;
+    document.title = (run.name || "Run") + " · HoneyHive";
+    const names = result.metrics.details.map((d) => d.metric_name);
+    const others = listed.runs.filter((r) => r.run_id !== run.run_id);
+    const compare = others.length
+      ? '<form class="compare-with" id="compare-with"><label>Compare with <select name="compare">' +
+        others.map((r) => '<option value="' + esc(r.run_id) + '">' + esc(r.name || r.run_id) + " · " + esc(r.run_id.slice(0, 8)) + "</option>").join("") +
+        '</select></label><button>Compare</button></form>'
+      : "";
+    const rows = result.rows.map((r) => {
+      const problem = r.error || Object.entries(r.evaluator_errors || {}).map(([k, v]) => k + ": " + v).join("; ");
+      return '<tr class="' + (r.passed ? "" : "has-err") + '">' +
+        '<td class="mono dp" title="' + esc(r.datapoint_id || "") + '">' + esc(r.datapoint_id || "–") + "</td>" +
+        valueCell(r.inputs) + valueCell(r.outputs) + valueCell(r.ground_truth) +
+        names.map((n) => '<td class="num">' + esc(metricText(r.metrics[n])) + "</td>").join("") +
+        valueCell(problem || null, "err-text") +
+        '<td class="mono">' + link({ session: r.session_id }, esc(short(r.session_id))) + "</td></tr>";
+    }).join("");
+    main.innerHTML = '<div class="crumbs">' + link({}, "Sessions") + " / " + link({ view: "runs" }, "runs") +
+      ' / run <span class="live muted" id="live"></span></div>' +
+      '<div class="card head" id="run-head"><h1>' + esc(run.name || "(unnamed)") + " " + statusBadge(run.status) + "</h1>" +
+      '<div class="facts"><span>run <b class="mono">' + esc(run.run_id) + "</b></span><span>" + isoWhen(run.created_at) +
+      "</span><span><b>" + count(result.passed.length) + "</b> passed</span><span><b>" + count(result.failed.length) +
+      "</b> failed</span>" + (run.configuration && run.configuration.function ? "<span>function <b>" + esc(run.configuration.function) + "</b></span>" : "") +
+      "</div>" + compare + "</div>" +
+      '<div class="card scroll-x">' + summaryTable(result.metrics.details) + "</div>" +
+      '<div class="card scroll-x"><table class="list dps" id="datapoints"><thead><tr><th>Datapoint</th><th>Inputs</th>' +
+      "<th>Output</th><th>Ground truth</th>" + names.map((n) => '<th class="num">' + esc(n) + "</th>").join("") +
+      "<th>Error</th><th>Session</th></tr></thead><tbody>" + rows + "</tbody></table></div>";
+    const form = document.getElementById("compare-with");
+    if (form) {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        location.href = "/?" + new URLSearchParams({ run: run.run_id, compare: form.elements.compare.value }).toString();
+      });
+    }
+    redraw = () => showRun(runId);
+  }
+
+  async function showComparison(newId, oldId) {
+    const compared = await api("/api/runs/" + encodeURIComponent(newId) + "/compare/" + encodeURIComponent(oldId));
+    if (!compared) {
+      main.innerHTML = '<div class="card empty"><h2>No run ' + esc(newId) + " or no run " + esc(oldId) + "</h2><p>" +
+        link({ view: "runs" }, "All runs") + "</p></div>";
+      return;
+    }
+    const fresh = compared.new_run;
+    const old = compared.old_run;
+    const c = compared.counts;
+    document.title = "Comparison · HoneyHive";
+    const names = compared.metrics.map((m) => m.metric_name);
+    const metricRows = compared.metrics.map((m) => "<tr><td>" + esc(m.metric_name) + '</td><td class="num">' +
+      metricText(m.old_aggregate) + '</td><td class="num">' + metricText(m.new_aggregate) + '</td><td class="num">' +
+      deltaText(m.difference) + '</td><td class="num">' + count(m.improved_count) + '</td><td class="num">' +
+      count(m.degraded_count) + "</td></tr>").join("");
+    const rows = compared.rows.map((r) => '<tr class="v-' + r.verdict + '">' +
+      '<td class="mono dp" title="' + esc(r.datapoint_id) + '">' + esc(r.datapoint_id) + "</td>" + valueCell(r.inputs) +
+      names.map((n) => '<td class="num">' + '<span class="muted">' + esc(metricText(r.old.metrics[n])) + " → </span>" +
+        esc(metricText(r.new.metrics[n])) + " " + deltaText(r.deltas[n]) + "</td>").join("") +
+      '<td><span class="verdict ' + r.verdict + '">' + r.verdict + "</span></td>" +
+      '<td class="mono nowrap">' + link({ session: r.old.session_id }, "old") + " · " + link({ session: r.new.session_id }, "new") + "</td></tr>").join("");
+    main.innerHTML = '<div class="crumbs">' + link({}, "Sessions") + " / " + link({ view: "runs" }, "runs") +
+      ' / comparison <span class="live muted" id="live"></span></div>' +
+      '<div class="card head" id="comparison-head"><h1>' + link({ run: fresh.run_id }, esc(fresh.name || fresh.run_id)) +
+      ' <span class="muted">against</span> ' + link({ run: old.run_id }, esc(old.name || old.run_id)) + "</h1>" +
+      '<div class="totals" id="counts">' +
+      '<div class="total up"><div class="t">Improved</div><div class="v" id="improved">' + count(c.improved) + "</div></div>" +
+      '<div class="total down"><div class="t">Regressed</div><div class="v" id="regressed">' + count(c.regressed) + "</div></div>" +
+      '<div class="total"><div class="t">Mixed</div><div class="v">' + count(c.mixed) + "</div></div>" +
+      '<div class="total"><div class="t">Unchanged</div><div class="v">' + count(c.unchanged) + "</div></div>" +
+      '<div class="total"><div class="t">In both</div><div class="v">' + count(compared.rows.length) + "</div></div></div></div>" +
+      '<div class="card scroll-x"><table class="list metrics" id="metric-deltas"><thead><tr><th>Metric</th>' +
+      '<th class="num">Old</th><th class="num">New</th><th class="num">Delta</th><th class="num">Improved</th>' +
+      '<th class="num">Regressed</th></tr></thead><tbody>' + metricRows + "</tbody></table></div>" +
+      '<div class="card scroll-x"><table class="list dps" id="deltas"><thead><tr><th>Datapoint</th><th>Inputs</th>' +
+      names.map((n) => '<th class="num">' + esc(n) + "</th>").join("") + "<th>Verdict</th><th>Sessions</th></tr></thead><tbody>" +
+      rows + "</tbody></table></div>";
+    redraw = () => showComparison(newId, oldId);
+  }
+
   async function showSessionWithNotice(id, spanId, notice) {
     await showSession(id, spanId);
     if (notice) main.insertAdjacentHTML("afterbegin", notice);
@@ -1036,6 +1221,9 @@
 
   function route() {
     const q = (params.get("q") || "").trim();
+    if (params.get("run") && params.get("compare")) return showComparison(params.get("run"), params.get("compare"));
+    if (params.get("run")) return showRun(params.get("run"));
+    if (params.get("view") === "runs") return showRuns();
     if (params.get("session")) return showSession(params.get("session"), params.get("span"));
     if (params.get("trace")) return showTrace(params.get("trace"), params.get("span"));
     if (q || ["errors", "type", "model", "min_ms"].some((k) => params.get(k))) return showSearch(q, params);
