@@ -837,3 +837,38 @@ def test_free_enrichment_without_a_tracer_says_so(caplog: pytest.LogCaptureFixtu
     enrich_session(user_properties={"user_id": "u1"})
     assert not enrich_span(metadata={"k": 1})  # false: it landed nowhere
     assert any("enrich_session() found no open tracer" in r.getMessage() for r in caplog.records)
+
+
+# -- evaluation ids: core/base.py "Auto-infer is_evaluation when all evaluation identifiers are
+# present" ------------------------------------------------------------------------------------
+
+
+def test_the_three_evaluation_ids_make_an_evaluation_run(backend: Collector) -> None:
+    tracer = HoneyHiveTracer.init(
+        api_key="your-api-key",
+        project="your-project",
+        run_id="run-1",
+        dataset_id="ds-1",
+        datapoint_id="dp-1",
+    )
+    assert tracer.is_evaluation
+    with tracer.trace("datapoint"):
+        pass
+    carrier: dict[str, str] = {}
+    tracer.inject_context(carrier)
+    assert tracer.flush()
+    ids = {"run_id": "run-1", "dataset_id": "ds-1", "datapoint_id": "dp-1"}
+    assert _session(backend, tracer.session_id)["metadata"] == ids
+    (span,) = backend.spans_named("datapoint")
+    assert {k: span.attributes[f"honeyhive_metadata.{k}"] for k in ids} == ids
+    assert "run_id=run-1" in carrier["baggage"]
+
+
+def test_evaluation_ids_without_an_evaluation_run_say_so(
+    backend: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project", run_id="run-2")
+    assert not tracer.is_evaluation
+    (said,) = [r.getMessage() for r in caplog.records if "run_id" in r.getMessage()]
+    assert "is_evaluation=True" in said
