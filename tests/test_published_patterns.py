@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import io
 import logging
 import os
 import threading
@@ -872,3 +873,34 @@ def test_evaluation_ids_without_an_evaluation_run_say_so(
     assert not tracer.is_evaluation
     (said,) = [r.getMessage() for r in caplog.records if "run_id" in r.getMessage()]
     assert "is_evaluation=True" in said
+
+
+# -- secrets: tracer.config and get_logger records ---------------------------------------------
+
+
+def test_tracer_config_shows_no_credentials(backend: Collector) -> None:
+    url = backend.url.replace("http://", "http://user:hunter2@") + "/?api_key=hh_in_the_query"
+    tracer = HoneyHiveTracer.init(api_key="hh_topsecret", project="your-project", server_url=url)
+    shown = f"{tracer.config} {tracer.config!r} {tracer.config.to_dict()}"
+    for secret in ("hh_topsecret", "hunter2", "hh_in_the_query"):
+        assert secret not in shown
+    assert tracer.config.server_url.startswith(backend.url)
+    assert tracer.config.project == "your-project"
+
+
+def test_get_logger_records_carry_no_secrets() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s %(honeyhive_data)s %(api_key)s"))
+    log = get_logger("my_app.secrets", handler=handler, level="INFO")
+    log.info(
+        "calling %s",
+        "the model",
+        api_key="sk-live-123",
+        honeyhive_data={"model": "gpt-4o", "headers": {"Authorization": "Bearer sk-live-456"}},
+    )
+    written = stream.getvalue()
+    assert "calling the model" in written
+    assert "gpt-4o" in written  # what is not a secret is kept
+    assert "sk-live-123" not in written
+    assert "sk-live-456" not in written

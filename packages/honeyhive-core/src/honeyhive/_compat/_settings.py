@@ -17,6 +17,7 @@ from typing import Any
 from honeyhive._compat._dotdict import DotDict
 from honeyhive._compat._instrumentors import check_instrumentors
 from honeyhive._diagnostics import logger
+from honeyhive._http import redact_url
 
 __all__ = [
     "PUBLISHED_ENV_VARS",
@@ -224,14 +225,16 @@ _SHOWN_SETTINGS = (
 
 
 def settings_view(settings: Any) -> DotDict:
-    """``tracer.config``: the resolved settings as the published SDK's ``DotDict`` (a copy)."""
-    return DotDict(
-        {
-            name: getattr(settings, name)
-            for name in _SHOWN_SETTINGS
-            if getattr(settings, name, None) is not None
-        }
-    )
+    """``tracer.config``: the resolved settings as the published SDK's ``DotDict`` (a copy,
+    printed and logged freely: no API key, and the server URL without credentials)."""
+    shown = {
+        name: getattr(settings, name)
+        for name in _SHOWN_SETTINGS
+        if getattr(settings, name, None) is not None
+    }
+    if isinstance(shown.get("server_url"), str):
+        shown["server_url"] = redact_url(shown["server_url"])
+    return DotDict(shown)
 
 
 def _otlp_format(value: Any) -> str:
