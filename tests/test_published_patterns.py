@@ -904,3 +904,58 @@ def test_get_logger_records_carry_no_secrets() -> None:
     assert "gpt-4o" in written  # what is not a secret is kept
     assert "sk-live-123" not in written
     assert "sk-live-456" not in written
+
+
+# -- the published config objects: every field of 1.7.0's TracerConfig and SessionConfig ------
+
+
+def test_published_fields_of_the_config_objects_are_honoured_or_said(
+    backend: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    from honeyhive.config.models import EvaluationConfig, SessionConfig
+
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    existing = str(uuid.uuid4())
+    config = TracerConfig(
+        api_key="hh_project_key",
+        ingestion_api_key="hh_ingestion_key",  # 1.7.0 TracerConfig fields from here on
+        project="config-project",
+        inputs={"q": "hello"},
+        is_evaluation=True,
+        run_id="run-7",
+        dataset_id="ds-7",
+        datapoint_id="dp-7",
+        cache_enabled=True,
+        max_attributes=512,
+    )
+    tracer = HoneyHiveTracer(
+        config=config,
+        session_config=SessionConfig(session_id=existing, skip_backend_session_creation=True),
+        evaluation_config=EvaluationConfig(verbose=False),
+    )
+    assert tracer.is_evaluation
+    with tracer.trace("configured"):
+        pass
+    assert tracer.flush()
+    assert backend.sessions == []  # skip_backend_session_creation: the session exists
+    (span,) = backend.spans_named("configured")
+    assert span.attributes["honeyhive.session_id"] == existing
+    assert span.attributes["honeyhive_metadata.run_id"] == "run-7"
+    sent = {r.headers.get("authorization") for r in backend.requests}
+    assert sent == {"Bearer hh_ingestion_key"}
+    (update,) = _updates(backend, existing)  # joined: its inputs update the session
+    assert update["metadata"]["inputs"] == {"q": "hello"}
+    said = [r.getMessage() for r in caplog.records if "published honeyhive SDK" in r.message]
+    assert [m for m in said if "cache_enabled=" in m]
+    assert [m for m in said if "max_attributes=" in m]
+
+    with pytest.raises(ValueError, match="cache_enabeld"):  # a typo is still an error
+        TracerConfig(cache_enabeld=True)
+
+
+def test_disable_tracing_in_the_config_object_sends_nothing(backend: Collector) -> None:
+    tracer = HoneyHiveTracer(config=TracerConfig(api_key="k", project="p", disable_tracing=True))
+    with tracer.trace("not-sent"):
+        tracer.create_event("nor-this")
+    assert tracer.flush()
+    assert backend.requests == []

@@ -165,8 +165,10 @@ class HoneyHiveTracer:
             for k, v in given.items()
             if v is not _UNSET and not (v is None and k in _BOOLEAN_SETTINGS)
         }
-        # The published SDK's own settings: honoured under our names, or said to do nothing.
-        explicit, published = _compat.translate(explicit, os.environ)
+        # The published SDK's own settings (as keywords, or fields of its config classes that
+        # ours keep apart): honoured under our names, or said to do nothing.
+        carried = _compat.carried_settings(config, evaluation_config, session_config)
+        explicit, published = _compat.translate({**carried, **explicit}, os.environ)
         instrumentors = published.instrumentors
         skip_start = published.skip_backend_session_creation
         settings = resolve(config, session_config, evaluation_config, explicit)

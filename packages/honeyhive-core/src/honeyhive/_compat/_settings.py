@@ -20,9 +20,11 @@ from honeyhive._diagnostics import logger
 from honeyhive._http import redact_url
 
 __all__ = [
+    "PUBLISHED_CONFIG_FIELDS",
     "PUBLISHED_ENV_VARS",
     "PUBLISHED_ONLY",
     "Published",
+    "carried_settings",
     "forget_warnings",
     "settings_view",
     "translate",
@@ -76,6 +78,30 @@ PUBLISHED_ONLY: dict[str, str] = {
     "experiment_variant": "experiment harness settings are not part of tracing here",
     "experiment_group": "experiment harness settings are not part of tracing here",
     "experiment_metadata": "experiment harness settings are not part of tracing here",
+}
+
+_BASE_FIELDS = ("api_key", "ingestion_api_key", "project", "server_url", "test_mode", "verbose")
+
+#: The fields of the published SDK's config objects (``honeyhive.config.models``), by class:
+#: those that ours do not have are kept apart by ours and given to the tracer as keywords.
+PUBLISHED_CONFIG_FIELDS: dict[str, frozenset[str]] = {
+    "TracerConfig": frozenset(
+        {
+            *_BASE_FIELDS,
+            *("session_name", "source", "session_id", "inputs", "link_carrier"),
+            *("disable_http_tracing", "disable_batch", "disable_tracing", "requests_session"),
+            *("is_evaluation", "run_id", "dataset_id", "datapoint_id"),
+            *("span_name_filters", "max_attributes", "max_events", "max_links", "max_span_size"),
+            "preserve_core_attributes",
+            *("cache_enabled", "cache_max_size", "cache_ttl", "cache_cleanup_interval"),
+        }
+    ),
+    "SessionConfig": frozenset(
+        {*_BASE_FIELDS, "session_id", "inputs", "link_carrier", "skip_backend_session_creation"}
+    ),
+    "EvaluationConfig": frozenset(
+        {*_BASE_FIELDS, "is_evaluation", "run_id", "dataset_id", "datapoint_id"}
+    ),
 }
 
 #: ``HH_*`` variables the published SDK reads that this SDK does not (beside the ones it reads
@@ -222,6 +248,17 @@ _SHOWN_SETTINGS = (
     "export_timeout",
     "exit_timeout",
 )
+
+
+def carried_settings(*objects: Any) -> dict[str, Any]:
+    """The published SDK's fields the config objects kept apart (see ``PUBLISHED_CONFIG_FIELDS``),
+    later objects winning, None left out: keywords for :func:`translate`."""
+    carried: dict[str, Any] = {}
+    for obj in objects:
+        kept = getattr(obj, "_published", None)
+        if isinstance(kept, dict):
+            carried.update((k, v) for k, v in kept.items() if v is not None)
+    return carried
 
 
 def settings_view(settings: Any) -> DotDict:
