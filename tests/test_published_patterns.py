@@ -959,3 +959,36 @@ def test_disable_tracing_in_the_config_object_sends_nothing(backend: Collector) 
         tracer.create_event("nor-this")
     assert tracer.flush()
     assert backend.requests == []
+
+
+# -- README "Environment Variables": init() with nothing but the environment --------------------
+
+
+def test_init_from_the_environment_alone(
+    backend: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_PROJECT", "env-project")
+    monkeypatch.setenv("HH_SOURCE", "env-source")
+    monkeypatch.setenv("HH_SESSION_NAME", "env-session")
+    tracer = HoneyHiveTracer.init()
+    assert (tracer.project_name, tracer.source_environment) == ("env-project", "env-source")
+    with tracer.trace("from-env"):
+        pass
+    assert tracer.flush()
+    session = _session(backend, tracer.session_id)
+    assert (session["project"], session["source"]) == ("env-project", "env-source")
+    assert session["session_name"] == "env-session"
+    (span,) = backend.spans_named("from-env")
+    assert span.attributes["honeyhive.project"] == "env-project"
+    assert {r.headers.get("authorization") for r in backend.requests} == {f"Bearer {API_KEY}"}
+
+
+def test_hh_disable_tracing_sends_nothing(
+    backend: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_DISABLE_TRACING", "true")
+    tracer = HoneyHiveTracer.init(project="p")
+    with tracer.trace("off"):
+        tracer.enrich_session(metadata={"k": 1})
+    assert tracer.flush()
+    assert backend.requests == []
