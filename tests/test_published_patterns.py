@@ -992,3 +992,17 @@ def test_hh_disable_tracing_sends_nothing(
         tracer.enrich_session(metadata={"k": 1})
     assert tracer.flush()
     assert backend.requests == []
+
+
+def test_an_enrichment_with_nothing_in_it_sends_nothing(backend: Collector) -> None:
+    # core/context.py: the published enrich_session sends no update when every field is empty
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+    tracer.enrich_session()
+    tracer.enrich_session(metadata={}, session_id=tracer.session_id)
+    enrich_session(tracer.session_id)
+    assert tracer.flush()
+    assert backend.requests == []  # no empty update, and no session started for one
+    tracer.enrich_session(metadata={"k": 1})
+    assert tracer.flush()
+    assert [u["metadata"] for u in _updates(backend, tracer.session_id)] == [{"k": 1}]
+    assert _session(backend, tracer.session_id)

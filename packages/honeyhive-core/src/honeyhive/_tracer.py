@@ -644,8 +644,6 @@ class HoneyHiveTracer:
         if not self._arguments.accepts("enrich_session", "session_id", session_id, str, "a string"):
             session_id = None
         target = session_id or self._current_session_id()
-        if target == self._session_id:
-            self._start_own_session()
         fields = {
             "metadata": metadata,
             "metrics": metrics,
@@ -659,6 +657,10 @@ class HoneyHiveTracer:
         body = _sessions.update_body(
             self, "enrich_session", target, fields, inputs, extra, duration
         )
+        if len(body) == 1:  # nothing to update (as published: no request)
+            return
+        if target == self._session_id:
+            self._start_own_session()
         self._api.update_event(body)
 
     @entry_point(lambda: str(uuid.uuid4()))
