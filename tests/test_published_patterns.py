@@ -325,6 +325,16 @@ def test_pydantic_config_docstring(backend: Collector) -> None:
     # The published init() takes the config object first, too.
     positional = HoneyHiveTracer.init(TracerConfig(api_key="...", project="positional"))
     assert positional.project == "positional"
+    # ... and all three of them: init(config, session_config, evaluation_config)
+    from honeyhive.config.models import EvaluationConfig, SessionConfig
+
+    three = HoneyHiveTracer.init(
+        TracerConfig(api_key="...", project="three"),
+        SessionConfig(session_name="three-session"),
+        EvaluationConfig(is_evaluation=True, run_id="run-3"),
+    )
+    assert (three.project, three.session_name) == ("three", "three-session")
+    assert (three.is_evaluation, three.run_id) == (True, "run-3")
 
 
 def test_default_tracer_for_bare_decorators(backend: Collector) -> None:

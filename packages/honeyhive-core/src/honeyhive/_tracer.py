@@ -357,9 +357,11 @@ class HoneyHiveTracer:
         """
         # Every named parameter that was given (None and unset mean: environment, default).
         given = {k: v for k, v in locals().items() if k not in ("cls", "kwargs")}
-        if isinstance(given["api_key"], TracerConfig) and "config" not in kwargs:
-            # The published init(config=None, ...) takes its config object first.
-            kwargs["config"], given["api_key"] = given["api_key"], None
+        # The published init(config=None, session_config=None, evaluation_config=None, ...)
+        # takes its config objects first, positionally.
+        for slot, name, kind in _PUBLISHED_INIT_SLOTS:
+            if isinstance(given[slot], kind) and name not in kwargs:
+                kwargs[name], given[slot] = given[slot], None
         explicit = {k: v for k, v in given.items() if v is not None and v is not _UNSET}
         return cls(**explicit, **kwargs)
 
@@ -1158,6 +1160,14 @@ class HoneyHiveTracer:
     ) -> None:
         self.close()
 
+
+#: ``init``'s first positional parameters, and the config object the published ``init`` takes
+#: in each place instead.
+_PUBLISHED_INIT_SLOTS = (
+    ("api_key", "config", TracerConfig),
+    ("project", "session_config", SessionConfig),
+    ("session_name", "evaluation_config", EvaluationConfig),
+)
 
 #: Keywords the published SDK reads as its own, never as metadata.
 _NOT_METADATA = frozenset({"tracer", "tracer_instance", "verbose"})
