@@ -1016,3 +1016,21 @@ def test_an_enrichment_with_nothing_in_it_sends_nothing(backend: Collector) -> N
     assert tracer.flush()
     assert [u["metadata"] for u in _updates(backend, tracer.session_id)] == [{"k": 1}]
     assert _session(backend, tracer.session_id)
+
+
+def test_secret_named_keywords_are_redacted_in_api_calls(backend: Collector) -> None:
+    # Extra keywords land in the update's metadata (and the event's fields): a secret-looking
+    # name is redacted there as it is everywhere else.
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+    enrich_session(metadata={"plan": "pro"}, api_key="sk-live-1")
+    tracer.enrich_span(event_id=tracer.session_id, password="pw-2", note="kept")
+    event_id = tracer.create_event("call", authorization="Bearer sk-live-3")
+    assert tracer.flush()
+    sent = repr(backend.event_updates) + repr(backend.events)
+    for secret in ("sk-live-1", "pw-2", "sk-live-3"):
+        assert secret not in sent
+    updates = _updates(backend, tracer.session_id)
+    assert {"plan": "pro", "api_key": "[REDACTED]"} in [u["metadata"] for u in updates]
+    assert any(u["metadata"].get("note") == "kept" for u in updates)
+    (event,) = [e for e in backend.events if e["event_id"] == event_id]
+    assert event["authorization"] == "[REDACTED]"

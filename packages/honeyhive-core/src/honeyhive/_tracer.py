@@ -63,6 +63,7 @@ from honeyhive._settings import default_service_name, resolve
 from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     DEFAULT_REDACT_KEYS,
+    REDACTED,
     RESERVED_ATTRIBUTES,
     UNNAMED,
     VALUE_DROP_REASONS,
@@ -712,7 +713,10 @@ class HoneyHiveTracer:
         return str(event["event_id"])
 
     def _body(self, value: Any, path: str, masked: bool = True) -> Any:
-        """A captured value for an API call's body: bounded, redacted and masked."""
+        """A captured value for an API call's body: bounded, redacted and masked (all of it
+        when the name it is sent under looks secret: ``create_event(..., api_key=...)``)."""
+        if self._rules.is_secret(path.rpartition(".")[2]):
+            return REDACTED
         return plain_body(value, self._rules, self._mask if masked else None, path)
 
     @property
