@@ -1034,3 +1034,60 @@ def test_secret_named_keywords_are_redacted_in_api_calls(backend: Collector) -> 
     assert any(u["metadata"].get("note") == "kept" for u in updates)
     (event,) = [e for e in backend.events if e["event_id"] == event_id]
     assert event["authorization"] == "[REDACTED]"
+
+
+def test_inject_and_extract_context_across_a_real_http_hop(backend: Collector) -> None:
+    # core/context.py inject_context/extract_context, between two services over HTTP: the
+    # downstream service's span is a child of the caller's, in the caller's request session,
+    # and the caller's baggage arrives.
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry import context as otel_context
+
+    upstream = HoneyHiveTracer.init(api_key="your-api-key", project="service-a")
+    downstream = HoneyHiveTracer.init(api_key="your-api-key", project="service-b")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            token = otel_context.attach(downstream.extract_context(dict(self.headers)))
+            try:
+                with downstream.start_span("downstream"):
+                    user = downstream.get_baggage("user_id")
+            finally:
+                otel_context.detach(token)
+            body = json.dumps({"user": user}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+
+        @trace(tracer=upstream, event_type="chain", event_name="call")
+        def call() -> Any:
+            upstream.set_baggage("user_id", "u-42")
+            headers: dict[str, str] = {}
+            upstream.inject_context(headers)
+            url = f"http://127.0.0.1:{server.server_port}/"
+            return httpx.get(url, headers=headers, timeout=10).json()
+
+        with upstream.with_session("request") as session_id:
+            assert call() == {"user": "u-42"}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert upstream.flush()
+    assert downstream.flush()
+    (up,) = backend.spans_named("call")
+    (down,) = backend.spans_named("downstream")
+    assert (down.trace_id, down.parent_span_id) == (up.trace_id, up.span_id)
+    assert up.attributes["honeyhive.session_id"] == session_id
+    assert down.attributes["honeyhive.session_id"] == session_id
+    assert down.attributes["honeyhive.project"] == "service-b"
+    assert [s["session_name"] for s in backend.sessions] == ["request"]
