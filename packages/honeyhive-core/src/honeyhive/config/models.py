@@ -8,6 +8,11 @@ validates only the shape of each value. The tracer resolves every setting with t
 and only the fields you *set* on a config object take part, so ``TracerConfig(project="p")``
 does not hide ``HH_SOURCE``. Where :class:`SessionConfig` and :class:`TracerConfig` both carry a
 field (``session_name``, ``session_id``), the session config wins.
+
+Code written for the published ``honeyhive`` 1.x builds these with its own classes' fields
+(``TracerConfig(ingestion_api_key=..., is_evaluation=..., run_id=...)``,
+``SessionConfig(skip_backend_session_creation=...)``): those are accepted too and act as the
+keyword arguments of the same name (see docs/migration.md); any other unknown field is an error.
 """
 
 from __future__ import annotations
