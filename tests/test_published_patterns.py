@@ -1091,3 +1091,20 @@ def test_inject_and_extract_context_across_a_real_http_hop(backend: Collector) -
     assert down.attributes["honeyhive.session_id"] == session_id
     assert down.attributes["honeyhive.project"] == "service-b"
     assert [s["session_name"] for s in backend.sessions] == ["request"]
+
+
+def test_a_tracer_passed_to_a_traced_function_is_not_an_input(backend: Collector) -> None:
+    # tracer/instrumentation/decorators.py: self, cls and tracer are not captured as inputs
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+
+    class Agent:
+        @trace(event_type="chain", event_name="agent-run")
+        def run(self, query: str, tracer: HoneyHiveTracer) -> str:
+            with tracer.trace("inner"):
+                return query.upper()
+
+    assert Agent().run("hi", tracer=tracer) == "HI"
+    assert tracer.flush()
+    (span,) = backend.spans_named("agent-run")
+    inputs = {k: v for k, v in span.attributes.items() if k.startswith("honeyhive_inputs.")}
+    assert inputs == {"honeyhive_inputs.query": "hi"}
