@@ -962,6 +962,10 @@ def test_published_fields_of_the_config_objects_are_honoured_or_said(
     with pytest.raises(ValueError, match="cache_enabeld"):  # a typo is still an error
         TracerConfig(cache_enabeld=True)
 
+    # The same fields in a config given as a dict.
+    as_dict = HoneyHiveTracer(config={"project": "p", "is_evaluation": True, "run_id": "run-8"})
+    assert (as_dict.is_evaluation, as_dict.run_id) == (True, "run-8")
+
 
 def test_disable_tracing_in_the_config_object_sends_nothing(backend: Collector) -> None:
     tracer = HoneyHiveTracer(config=TracerConfig(api_key="k", project="p", disable_tracing=True))

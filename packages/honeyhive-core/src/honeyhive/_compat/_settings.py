@@ -256,6 +256,11 @@ def carried_settings(*objects: Any) -> dict[str, Any]:
     carried: dict[str, Any] = {}
     for obj in objects:
         kept = getattr(obj, "_published", None)
+        if isinstance(obj, Mapping):  # config given as a dict of TracerConfig fields
+            from honeyhive.config.models import TracerConfig
+
+            theirs = PUBLISHED_CONFIG_FIELDS["TracerConfig"] - set(TracerConfig.model_fields)
+            kept = {k: v for k, v in obj.items() if k in theirs}
         if isinstance(kept, dict):
             carried.update((k, v) for k, v in kept.items() if v is not None)
     return carried
