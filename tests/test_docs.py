@@ -54,3 +54,25 @@ def test_docs_name_no_file_outside_the_repository() -> None:
             if not any(c.resolve().exists() for c in candidates):
                 outside.append(f"{doc.relative_to(ROOT)}: {name}")
     assert not outside, outside
+
+
+IMPORT = re.compile(r"^\s*from (honeyhive\w*(?:\.\w+)*) import (\([^)]*\)|[^\n]+)", re.M)
+
+
+def test_the_names_docs_import_from_this_sdk_exist() -> None:
+    """``from honeyhive... import X`` in a doc's code block names something that is there."""
+    import importlib
+
+    missing = []
+    for doc in DOCS:
+        for block in CODE_BLOCK.findall(doc.read_text()):
+            for module_name, names in IMPORT.findall(block):
+                module = importlib.import_module(module_name)
+                for name in re.sub(r"#[^\n]*", "", names).strip("()").split(","):
+                    name = name.split(" as ")[0].strip()
+                    if name and not hasattr(module, name):
+                        try:
+                            importlib.import_module(f"{module_name}.{name}")
+                        except ImportError:
+                            missing.append(f"{doc.relative_to(ROOT)}: {module_name}.{name}")
+    assert not missing, missing

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import io
 import logging
 import os
 import threading
@@ -324,6 +325,16 @@ def test_pydantic_config_docstring(backend: Collector) -> None:
     # The published init() takes the config object first, too.
     positional = HoneyHiveTracer.init(TracerConfig(api_key="...", project="positional"))
     assert positional.project == "positional"
+    # ... and all three of them: init(config, session_config, evaluation_config)
+    from honeyhive.config.models import EvaluationConfig, SessionConfig
+
+    three = HoneyHiveTracer.init(
+        TracerConfig(api_key="...", project="three"),
+        SessionConfig(session_name="three-session"),
+        EvaluationConfig(is_evaluation=True, run_id="run-3"),
+    )
+    assert (three.project, three.session_name) == ("three", "three-session")
+    assert (three.is_evaluation, three.run_id) == (True, "run-3")
 
 
 def test_default_tracer_for_bare_decorators(backend: Collector) -> None:
@@ -837,3 +848,267 @@ def test_free_enrichment_without_a_tracer_says_so(caplog: pytest.LogCaptureFixtu
     enrich_session(user_properties={"user_id": "u1"})
     assert not enrich_span(metadata={"k": 1})  # false: it landed nowhere
     assert any("enrich_session() found no open tracer" in r.getMessage() for r in caplog.records)
+
+
+# -- evaluation ids: core/base.py "Auto-infer is_evaluation when all evaluation identifiers are
+# present" ------------------------------------------------------------------------------------
+
+
+def test_the_three_evaluation_ids_make_an_evaluation_run(backend: Collector) -> None:
+    tracer = HoneyHiveTracer.init(
+        api_key="your-api-key",
+        project="your-project",
+        run_id="run-1",
+        dataset_id="ds-1",
+        datapoint_id="dp-1",
+    )
+    assert tracer.is_evaluation
+    with tracer.trace("datapoint"):
+        pass
+    carrier: dict[str, str] = {}
+    tracer.inject_context(carrier)
+    assert tracer.flush()
+    ids = {"run_id": "run-1", "dataset_id": "ds-1", "datapoint_id": "dp-1"}
+    assert _session(backend, tracer.session_id)["metadata"] == ids
+    (span,) = backend.spans_named("datapoint")
+    assert {k: span.attributes[f"honeyhive_metadata.{k}"] for k in ids} == ids
+    assert "run_id=run-1" in carrier["baggage"]
+
+
+def test_evaluation_ids_without_an_evaluation_run_say_so(
+    backend: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project", run_id="run-2")
+    assert not tracer.is_evaluation
+    (said,) = [r.getMessage() for r in caplog.records if "run_id" in r.getMessage()]
+    assert "is_evaluation=True" in said
+
+
+# -- secrets: tracer.config and get_logger records ---------------------------------------------
+
+
+def test_tracer_config_shows_no_credentials(backend: Collector) -> None:
+    url = backend.url.replace("http://", "http://user:hunter2@") + "/?api_key=hh_in_the_query"
+    tracer = HoneyHiveTracer.init(api_key="hh_topsecret", project="your-project", server_url=url)
+    shown = f"{tracer.config} {tracer.config!r} {tracer.config.to_dict()}"
+    for secret in ("hh_topsecret", "hunter2", "hh_in_the_query"):
+        assert secret not in shown
+    assert tracer.config.server_url.startswith(backend.url)
+    assert tracer.config.project == "your-project"
+
+
+def test_get_logger_records_carry_no_secrets() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s %(honeyhive_data)s %(api_key)s"))
+    log = get_logger("my_app.secrets", handler=handler, level="INFO")
+    log.info(
+        "calling %s",
+        "the model",
+        api_key="sk-live-123",
+        honeyhive_data={"model": "gpt-4o", "headers": {"Authorization": "Bearer sk-live-456"}},
+    )
+    written = stream.getvalue()
+    assert "calling the model" in written
+    assert "gpt-4o" in written  # what is not a secret is kept
+    assert "sk-live-123" not in written
+    assert "sk-live-456" not in written
+
+
+# -- the published config objects: every field of 1.7.0's TracerConfig and SessionConfig ------
+
+
+def test_published_fields_of_the_config_objects_are_honoured_or_said(
+    backend: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    from honeyhive.config.models import EvaluationConfig, SessionConfig
+
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    existing = str(uuid.uuid4())
+    config = TracerConfig(
+        api_key="hh_project_key",
+        ingestion_api_key="hh_ingestion_key",  # 1.7.0 TracerConfig fields from here on
+        project="config-project",
+        inputs={"q": "hello"},
+        is_evaluation=True,
+        run_id="run-7",
+        dataset_id="ds-7",
+        datapoint_id="dp-7",
+        cache_enabled=True,
+        max_attributes=512,
+    )
+    tracer = HoneyHiveTracer(
+        config=config,
+        session_config=SessionConfig(session_id=existing, skip_backend_session_creation=True),
+        evaluation_config=EvaluationConfig(verbose=False),
+    )
+    assert tracer.is_evaluation
+    with tracer.trace("configured"):
+        pass
+    assert tracer.flush()
+    assert backend.sessions == []  # skip_backend_session_creation: the session exists
+    (span,) = backend.spans_named("configured")
+    assert span.attributes["honeyhive.session_id"] == existing
+    assert span.attributes["honeyhive_metadata.run_id"] == "run-7"
+    sent = {r.headers.get("authorization") for r in backend.requests}
+    assert sent == {"Bearer hh_ingestion_key"}
+    (update,) = _updates(backend, existing)  # joined: its inputs update the session
+    assert update["metadata"]["inputs"] == {"q": "hello"}
+    said = [r.getMessage() for r in caplog.records if "published honeyhive SDK" in r.message]
+    assert [m for m in said if "cache_enabled=" in m]
+    assert [m for m in said if "max_attributes=" in m]
+
+    with pytest.raises(ValueError, match="cache_enabeld"):  # a typo is still an error
+        TracerConfig(cache_enabeld=True)
+
+    # The same fields in a config given as a dict.
+    as_dict = HoneyHiveTracer(config={"project": "p", "is_evaluation": True, "run_id": "run-8"})
+    assert (as_dict.is_evaluation, as_dict.run_id) == (True, "run-8")
+
+
+def test_disable_tracing_in_the_config_object_sends_nothing(backend: Collector) -> None:
+    tracer = HoneyHiveTracer(config=TracerConfig(api_key="k", project="p", disable_tracing=True))
+    with tracer.trace("not-sent"):
+        tracer.create_event("nor-this")
+    assert tracer.flush()
+    assert backend.requests == []
+
+
+# -- README "Environment Variables": init() with nothing but the environment --------------------
+
+
+def test_init_from_the_environment_alone(
+    backend: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_PROJECT", "env-project")
+    monkeypatch.setenv("HH_SOURCE", "env-source")
+    monkeypatch.setenv("HH_SESSION_NAME", "env-session")
+    tracer = HoneyHiveTracer.init()
+    assert (tracer.project_name, tracer.source_environment) == ("env-project", "env-source")
+    with tracer.trace("from-env"):
+        pass
+    assert tracer.flush()
+    session = _session(backend, tracer.session_id)
+    assert (session["project"], session["source"]) == ("env-project", "env-source")
+    assert session["session_name"] == "env-session"
+    (span,) = backend.spans_named("from-env")
+    assert span.attributes["honeyhive.project"] == "env-project"
+    assert {r.headers.get("authorization") for r in backend.requests} == {f"Bearer {API_KEY}"}
+
+
+def test_hh_disable_tracing_sends_nothing(
+    backend: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_DISABLE_TRACING", "true")
+    tracer = HoneyHiveTracer.init(project="p")
+    with tracer.trace("off"):
+        tracer.enrich_session(metadata={"k": 1})
+    assert tracer.flush()
+    assert backend.requests == []
+
+
+def test_an_enrichment_with_nothing_in_it_sends_nothing(backend: Collector) -> None:
+    # core/context.py: the published enrich_session sends no update when every field is empty
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+    tracer.enrich_session()
+    tracer.enrich_session(metadata={}, session_id=tracer.session_id)
+    enrich_session(tracer.session_id)
+    assert tracer.flush()
+    assert backend.requests == []  # no empty update, and no session started for one
+    tracer.enrich_session(metadata={"k": 1})
+    assert tracer.flush()
+    assert [u["metadata"] for u in _updates(backend, tracer.session_id)] == [{"k": 1}]
+    assert _session(backend, tracer.session_id)
+
+
+def test_secret_named_keywords_are_redacted_in_api_calls(backend: Collector) -> None:
+    # Extra keywords land in the update's metadata (and the event's fields): a secret-looking
+    # name is redacted there as it is everywhere else.
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+    enrich_session(metadata={"plan": "pro"}, api_key="sk-live-1")
+    tracer.enrich_span(event_id=tracer.session_id, password="pw-2", note="kept")
+    event_id = tracer.create_event("call", authorization="Bearer sk-live-3")
+    assert tracer.flush()
+    sent = repr(backend.event_updates) + repr(backend.events)
+    for secret in ("sk-live-1", "pw-2", "sk-live-3"):
+        assert secret not in sent
+    updates = _updates(backend, tracer.session_id)
+    assert {"plan": "pro", "api_key": "[REDACTED]"} in [u["metadata"] for u in updates]
+    assert any(u["metadata"].get("note") == "kept" for u in updates)
+    (event,) = [e for e in backend.events if e["event_id"] == event_id]
+    assert event["authorization"] == "[REDACTED]"
+
+
+def test_inject_and_extract_context_across_a_real_http_hop(backend: Collector) -> None:
+    # core/context.py inject_context/extract_context, between two services over HTTP: the
+    # downstream service's span is a child of the caller's, in the caller's request session,
+    # and the caller's baggage arrives.
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry import context as otel_context
+
+    upstream = HoneyHiveTracer.init(api_key="your-api-key", project="service-a")
+    downstream = HoneyHiveTracer.init(api_key="your-api-key", project="service-b")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            token = otel_context.attach(downstream.extract_context(dict(self.headers)))
+            try:
+                with downstream.start_span("downstream"):
+                    user = downstream.get_baggage("user_id")
+            finally:
+                otel_context.detach(token)
+            body = json.dumps({"user": user}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+
+        @trace(tracer=upstream, event_type="chain", event_name="call")
+        def call() -> Any:
+            upstream.set_baggage("user_id", "u-42")
+            headers: dict[str, str] = {}
+            upstream.inject_context(headers)
+            url = f"http://127.0.0.1:{server.server_port}/"
+            return httpx.get(url, headers=headers, timeout=10).json()
+
+        with upstream.with_session("request") as session_id:
+            assert call() == {"user": "u-42"}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert upstream.flush()
+    assert downstream.flush()
+    (up,) = backend.spans_named("call")
+    (down,) = backend.spans_named("downstream")
+    assert (down.trace_id, down.parent_span_id) == (up.trace_id, up.span_id)
+    assert up.attributes["honeyhive.session_id"] == session_id
+    assert down.attributes["honeyhive.session_id"] == session_id
+    assert down.attributes["honeyhive.project"] == "service-b"
+    assert [s["session_name"] for s in backend.sessions] == ["request"]
+
+
+def test_a_tracer_passed_to_a_traced_function_is_not_an_input(backend: Collector) -> None:
+    # tracer/instrumentation/decorators.py: self, cls and tracer are not captured as inputs
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+
+    class Agent:
+        @trace(event_type="chain", event_name="agent-run")
+        def run(self, query: str, tracer: HoneyHiveTracer) -> str:
+            with tracer.trace("inner"):
+                return query.upper()
+
+    assert Agent().run("hi", tracer=tracer) == "HI"
+    assert tracer.flush()
+    (span,) = backend.spans_named("agent-run")
+    inputs = {k: v for k, v in span.attributes.items() if k.startswith("honeyhive_inputs.")}
+    assert inputs == {"honeyhive_inputs.query": "hi"}

@@ -445,6 +445,7 @@ def resolve(
         _validate_seconds(name, getattr(tracer, name))
     _validate_redaction_edits(tracer)
     mask = _resolve_mask(tracer.mask)
+    is_evaluation = _is_evaluation(evaluation, merged.get("is_evaluation") is not None)
 
     return Settings(
         api_key=api_key,
@@ -478,7 +479,7 @@ def resolve(
         baggage_span_keys=tuple(tracer.baggage_span_keys or ()),
         inputs=session.inputs,
         link_carrier=session.link_carrier,
-        is_evaluation=evaluation.is_evaluation,
+        is_evaluation=is_evaluation,
         run_id=evaluation.run_id,
         dataset_id=evaluation.dataset_id,
         datapoint_id=evaluation.datapoint_id,
@@ -494,6 +495,30 @@ def resolve(
 
 
 _ModelT = Any
+
+_EVALUATION_IDS = ("run_id", "dataset_id", "datapoint_id")
+
+
+def _is_evaluation(evaluation: EvaluationConfig, given: bool) -> bool:
+    """``is_evaluation``; when it is not given, the three ids given together make an
+    evaluation run (the published SDK's rule). Ids that make none are said, once, to do
+    nothing: never dropped in silence."""
+    if evaluation.is_evaluation:
+        return True
+    ids = [name for name in _EVALUATION_IDS if getattr(evaluation, name)]
+    if len(ids) == len(_EVALUATION_IDS) and not given:
+        return True
+    if ids:
+        from honeyhive._compat import warn_once
+
+        warn_once(
+            "setting:evaluation-ids",
+            "honeyhive: %s= set without an evaluation run has no effect; give is_evaluation=True "
+            "(or run_id, dataset_id and datapoint_id together) to put the ids on the session "
+            "and its spans",
+            "=, ".join(ids),
+        )
+    return False
 
 
 def _model(cls: Callable[..., _ModelT], values: dict[str, Any]) -> _ModelT:

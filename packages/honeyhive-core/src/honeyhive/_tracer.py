@@ -63,6 +63,7 @@ from honeyhive._settings import default_service_name, resolve
 from honeyhive._signals import install_sigterm_flush, raise_deferred_signal
 from honeyhive._spans import (
     DEFAULT_REDACT_KEYS,
+    REDACTED,
     RESERVED_ATTRIBUTES,
     UNNAMED,
     VALUE_DROP_REASONS,
@@ -165,8 +166,10 @@ class HoneyHiveTracer:
             for k, v in given.items()
             if v is not _UNSET and not (v is None and k in _BOOLEAN_SETTINGS)
         }
-        # The published SDK's own settings: honoured under our names, or said to do nothing.
-        explicit, published = _compat.translate(explicit, os.environ)
+        # The published SDK's own settings (as keywords, or fields of its config classes that
+        # ours keep apart): honoured under our names, or said to do nothing.
+        carried = _compat.carried_settings(config, evaluation_config, session_config)
+        explicit, published = _compat.translate({**carried, **explicit}, os.environ)
         instrumentors = published.instrumentors
         skip_start = published.skip_backend_session_creation
         settings = resolve(config, session_config, evaluation_config, explicit)
@@ -355,9 +358,11 @@ class HoneyHiveTracer:
         """
         # Every named parameter that was given (None and unset mean: environment, default).
         given = {k: v for k, v in locals().items() if k not in ("cls", "kwargs")}
-        if isinstance(given["api_key"], TracerConfig) and "config" not in kwargs:
-            # The published init(config=None, ...) takes its config object first.
-            kwargs["config"], given["api_key"] = given["api_key"], None
+        # The published init(config=None, session_config=None, evaluation_config=None, ...)
+        # takes its config objects first, positionally.
+        for slot, name, kind in _PUBLISHED_INIT_SLOTS:
+            if isinstance(given[slot], kind) and name not in kwargs:
+                kwargs[name], given[slot] = given[slot], None
         explicit = {k: v for k, v in given.items() if v is not None and v is not _UNSET}
         return cls(**explicit, **kwargs)
 
@@ -642,8 +647,6 @@ class HoneyHiveTracer:
         if not self._arguments.accepts("enrich_session", "session_id", session_id, str, "a string"):
             session_id = None
         target = session_id or self._current_session_id()
-        if target == self._session_id:
-            self._start_own_session()
         fields = {
             "metadata": metadata,
             "metrics": metrics,
@@ -657,6 +660,10 @@ class HoneyHiveTracer:
         body = _sessions.update_body(
             self, "enrich_session", target, fields, inputs, extra, duration
         )
+        if len(body) == 1:  # nothing to update (as published: no request)
+            return
+        if target == self._session_id:
+            self._start_own_session()
         self._api.update_event(body)
 
     @entry_point(lambda: str(uuid.uuid4()))
@@ -706,7 +713,10 @@ class HoneyHiveTracer:
         return str(event["event_id"])
 
     def _body(self, value: Any, path: str, masked: bool = True) -> Any:
-        """A captured value for an API call's body: bounded, redacted and masked."""
+        """A captured value for an API call's body: bounded, redacted and masked (all of it
+        when the name it is sent under looks secret: ``create_event(..., api_key=...)``)."""
+        if self._rules.is_secret(path.rpartition(".")[2]):
+            return REDACTED
         return plain_body(value, self._rules, self._mask if masked else None, path)
 
     @property
@@ -1154,6 +1164,14 @@ class HoneyHiveTracer:
     ) -> None:
         self.close()
 
+
+#: ``init``'s first positional parameters, and the config object the published ``init`` takes
+#: in each place instead.
+_PUBLISHED_INIT_SLOTS = (
+    ("api_key", "config", TracerConfig),
+    ("project", "session_config", SessionConfig),
+    ("session_name", "evaluation_config", EvaluationConfig),
+)
 
 #: Keywords the published SDK reads as its own, never as metadata.
 _NOT_METADATA = frozenset({"tracer", "tracer_instance", "verbose"})

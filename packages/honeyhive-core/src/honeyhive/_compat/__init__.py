@@ -38,9 +38,11 @@ from honeyhive._compat._lifecycle import (
 )
 from honeyhive._compat._logger import HoneyHiveLogger, get_logger
 from honeyhive._compat._settings import (
+    PUBLISHED_CONFIG_FIELDS,
     PUBLISHED_ENV_VARS,
     PUBLISHED_ONLY,
     Published,
+    carried_settings,
     forget_warnings,
     settings_view,
     translate,
@@ -53,9 +55,11 @@ __all__ = [
     "HoneyHiveLogger",
     "KeyKind",
     "MissingApiKeyError",
+    "PUBLISHED_CONFIG_FIELDS",
     "PUBLISHED_ENV_VARS",
     "PUBLISHED_ONLY",
     "Published",
+    "carried_settings",
     "check_instrumentors",
     "clear_registry",
     "enrich_session",

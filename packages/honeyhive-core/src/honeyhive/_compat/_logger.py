@@ -3,6 +3,8 @@
 Unlike the published one, it adds no handler of its own and leaves ``propagate`` alone: records
 go wherever the application's logging configuration sends them (stderr by Python's last-resort
 handler when there is none), never printed as JSON to stdout behind the application's back.
+What a record carries under a secret-looking name (``api_key=``, ``honeyhive_data={"headers":
+{"Authorization": ...}}``) is redacted, as it is on spans.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any, Optional, Union
+
+from honeyhive._spans import REDACTED, is_secret_name
 
 __all__ = ["HoneyHiveLogger", "get_logger"]
 
@@ -68,6 +72,7 @@ class HoneyHiveLogger:
         extra.update((k, v) for k, v in kwargs.items() if k not in _LOGGING_KWARGS)
         if honeyhive_data:
             extra["honeyhive_data"] = dict(honeyhive_data)
+        extra = _without_secrets(extra)
         # A key the record has already is kept under another name, never a KeyError here.
         extra = {(f"extra_{k}" if k in _RECORD_FIELDS else k): v for k, v in extra.items()}
         passed.setdefault("stacklevel", 3)  # the caller's line, not this module's
@@ -128,6 +133,21 @@ class HoneyHiveLogger:
         """ERROR with the exception being handled."""
         kw.setdefault("exc_info", True)
         self._log(logging.ERROR, message, args, honeyhive_data, kw)
+
+
+def _without_secrets(value: Any) -> Any:
+    """``value`` with what sits under a secret-looking name (``api_key``, ``Authorization``,
+    ...: the default redaction list) replaced by ``[REDACTED]``, in nested dicts and lists."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if isinstance(k, str) and is_secret_name(k) else _without_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_without_secrets(v) for v in value)
+    return value
 
 
 def _level(level: Union[str, int]) -> int:

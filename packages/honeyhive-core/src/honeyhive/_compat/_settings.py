@@ -17,11 +17,14 @@ from typing import Any
 from honeyhive._compat._dotdict import DotDict
 from honeyhive._compat._instrumentors import check_instrumentors
 from honeyhive._diagnostics import logger
+from honeyhive._http import redact_url
 
 __all__ = [
+    "PUBLISHED_CONFIG_FIELDS",
     "PUBLISHED_ENV_VARS",
     "PUBLISHED_ONLY",
     "Published",
+    "carried_settings",
     "forget_warnings",
     "settings_view",
     "translate",
@@ -75,6 +78,30 @@ PUBLISHED_ONLY: dict[str, str] = {
     "experiment_variant": "experiment harness settings are not part of tracing here",
     "experiment_group": "experiment harness settings are not part of tracing here",
     "experiment_metadata": "experiment harness settings are not part of tracing here",
+}
+
+_BASE_FIELDS = ("api_key", "ingestion_api_key", "project", "server_url", "test_mode", "verbose")
+
+#: The fields of the published SDK's config objects (``honeyhive.config.models``), by class:
+#: those that ours do not have are kept apart by ours and given to the tracer as keywords.
+PUBLISHED_CONFIG_FIELDS: dict[str, frozenset[str]] = {
+    "TracerConfig": frozenset(
+        {
+            *_BASE_FIELDS,
+            *("session_name", "source", "session_id", "inputs", "link_carrier"),
+            *("disable_http_tracing", "disable_batch", "disable_tracing", "requests_session"),
+            *("is_evaluation", "run_id", "dataset_id", "datapoint_id"),
+            *("span_name_filters", "max_attributes", "max_events", "max_links", "max_span_size"),
+            "preserve_core_attributes",
+            *("cache_enabled", "cache_max_size", "cache_ttl", "cache_cleanup_interval"),
+        }
+    ),
+    "SessionConfig": frozenset(
+        {*_BASE_FIELDS, "session_id", "inputs", "link_carrier", "skip_backend_session_creation"}
+    ),
+    "EvaluationConfig": frozenset(
+        {*_BASE_FIELDS, "is_evaluation", "run_id", "dataset_id", "datapoint_id"}
+    ),
 }
 
 #: ``HH_*`` variables the published SDK reads that this SDK does not (beside the ones it reads
@@ -223,15 +250,33 @@ _SHOWN_SETTINGS = (
 )
 
 
+def carried_settings(*objects: Any) -> dict[str, Any]:
+    """The published SDK's fields the config objects kept apart (see ``PUBLISHED_CONFIG_FIELDS``),
+    later objects winning, None left out: keywords for :func:`translate`."""
+    carried: dict[str, Any] = {}
+    for obj in objects:
+        kept = getattr(obj, "_published", None)
+        if isinstance(obj, Mapping):  # config given as a dict of TracerConfig fields
+            from honeyhive.config.models import TracerConfig
+
+            theirs = PUBLISHED_CONFIG_FIELDS["TracerConfig"] - set(TracerConfig.model_fields)
+            kept = {k: v for k, v in obj.items() if k in theirs}
+        if isinstance(kept, dict):
+            carried.update((k, v) for k, v in kept.items() if v is not None)
+    return carried
+
+
 def settings_view(settings: Any) -> DotDict:
-    """``tracer.config``: the resolved settings as the published SDK's ``DotDict`` (a copy)."""
-    return DotDict(
-        {
-            name: getattr(settings, name)
-            for name in _SHOWN_SETTINGS
-            if getattr(settings, name, None) is not None
-        }
-    )
+    """``tracer.config``: the resolved settings as the published SDK's ``DotDict`` (a copy,
+    printed and logged freely: no API key, and the server URL without credentials)."""
+    shown = {
+        name: getattr(settings, name)
+        for name in _SHOWN_SETTINGS
+        if getattr(settings, name, None) is not None
+    }
+    if isinstance(shown.get("server_url"), str):
+        shown["server_url"] = redact_url(shown["server_url"])
+    return DotDict(shown)
 
 
 def _otlp_format(value: Any) -> str:

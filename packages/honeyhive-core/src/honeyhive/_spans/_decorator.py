@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["UNNAMED", "TraceScope", "atrace", "trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_SKIPPED = frozenset({"self", "cls"})
+#: Parameters that are plumbing, not inputs: never captured (as published, ``tracer`` too).
+_SKIPPED = frozenset({"self", "cls", "tracer"})
 
 
 class _Params:

@@ -8,19 +8,35 @@ validates only the shape of each value. The tracer resolves every setting with t
 and only the fields you *set* on a config object take part, so ``TracerConfig(project="p")``
 does not hide ``HH_SOURCE``. Where :class:`SessionConfig` and :class:`TracerConfig` both carry a
 field (``session_name``, ``session_id``), the session config wins.
+
+Code written for the published ``honeyhive`` 1.x builds these with its own classes' fields
+(``TracerConfig(ingestion_api_key=..., is_evaluation=..., run_id=...)``,
+``SessionConfig(skip_backend_session_creation=...)``): those are accepted too and act as the
+keyword arguments of the same name (see docs/migration.md); any other unknown field is an error.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 __all__ = ["EvaluationConfig", "SessionConfig", "TracerConfig"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    #: Fields the published SDK's class of this name has and this one does not: kept as given
+    #: and handed to the tracer as keywords (honoured under our names, or said to do nothing).
+    _published: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **data: Any) -> None:
+        from honeyhive._compat import PUBLISHED_CONFIG_FIELDS  # at call time: no import cycle
+
+        theirs = PUBLISHED_CONFIG_FIELDS.get(type(self).__name__, frozenset())
+        kept = {k: v for k, v in data.items() if k in theirs and k not in type(self).model_fields}
+        super().__init__(**{k: v for k, v in data.items() if k not in kept})
+        self._published = kept
 
 
 class TracerConfig(_Model):
