@@ -48,6 +48,24 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
                     COPIED.extend(copy.deepcopy(list(spans)))
                     return SpanExportResult.SUCCESS
 
+            class Exiting(SpanExporter):
+                # Its first export calls sys.exit, its second raises KeyboardInterrupt (a
+                # plug-in wrapping a CLI tool, say); then it works.
+                def __init__(self):
+                    self.calls = 0
+
+                def export(self, spans):
+                    self.calls += 1
+                    if self.calls == 1:
+                        raise SystemExit(3)
+                    if self.calls == 2:
+                        raise KeyboardInterrupt
+                    EXPORTED.extend(spans)
+                    return SpanExportResult.SUCCESS
+
+            def exiting(config):
+                return Exiting()
+
             class Tagging(SpanProcessor):
                 def on_start(self, span, parent_context=None):
                     span.set_attribute("tagged.by", "third-party")
@@ -115,6 +133,7 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             [honeyhive.exporters]
             collecting = hh_thirdparty:collecting
             deepcopying = hh_thirdparty:deepcopying
+            exiting = hh_thirdparty:exiting
             broken = hh_thirdparty:broken
             missing_module = hh_no_such_module:factory
 
@@ -200,6 +219,22 @@ def test_a_raising_processor_is_isolated_and_the_span_still_delivered(
     assert span.status_code == "ERROR"
     assert span.attributes["honeyhive_error_type"] == "KeyError"
     assert tracer.processor_errors == {"exploding": 2}  # on_start and on_end
+
+
+def test_an_exporter_that_raises_systemexit_costs_its_batch_not_the_delivery_thread(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(exporters=["honeyhive", "exiting"])
+    for name in ("exits", "interrupts", "works"):
+        with tracer.trace(name):
+            pass
+        tracer.flush(5)  # one batch each
+    import hh_thirdparty
+
+    assert [s.name for s in hh_thirdparty.EXPORTED] == ["works"]  # type: ignore[attr-defined]
+    assert tracer.dropped_by_exporter["exiting"]["internal_error"] == 2
+    # The delivery thread lived on: every span reached the other exporter.
+    assert sorted(s.name for s in collector.wait_for_spans(3)) == ["exits", "interrupts", "works"]
 
 
 @pytest.mark.parametrize(

@@ -227,7 +227,7 @@ class Delivery:
                 if self._stop.is_set() and not self._spans:
                     self.api.drain()
                     return
-            except Exception as exc:  # the thread must survive anything
+            except BaseException as exc:  # the thread must survive anything, SystemExit too
                 internal_error("delivery thread", exc)
 
     def _export_spans(self, drain: bool) -> None:
@@ -296,11 +296,13 @@ class Delivery:
                     export_batch(spans)
             elif exporter.export(spans) is not SpanExportResult.SUCCESS:
                 drops.add("network_error", len(spans))
-        except Exception as exc:
+        except BaseException as exc:  # a plug-in's SystemExit must not end this thread
             if hasattr(exporter, "export_batch"):  # one of ours: a bug, counted as such
                 internal_error(f"exporting with {exporter!r}", exc)
             else:
-                logger.warning("exporter %r raised %s; its batch is dropped", exporter, type(exc))
+                logger.warning(
+                    "exporter %r raised %s; its batch is dropped", exporter, type(exc).__name__
+                )
             drops.add("internal_error", len(spans))
 
     # -- fork ---------------------------------------------------------------------------------
