@@ -168,6 +168,38 @@ def test_per_request_sessions_are_named_after_the_request(
     assert _sessions_started_by(requests[0])
 
 
+@pytest.mark.parametrize("otlp_format", ["protobuf", "json"])
+def test_a_span_names_its_own_session_never_the_tracers(
+    make_tracer: MakeTracer, collector: Collector, otlp_format: str
+) -> None:
+    """Under gunicorn the tracer's own session is named "gunicorn": a request's spans are in the
+    request's session, and say so by its name; a caller's session is not named here at all."""
+    tracer = make_tracer(otlp_format=otlp_format, schedule_delay=30)
+    app = _app(tracer, allowed_baggage_keys=["session_id"])
+    assert _get(app, "/users/7") == 200
+    caller = "0b9c4a6e-5f1d-4c2b-9a7e-3d2f1e0c9b8a"  # a session another service started
+    with app.test_client() as client:
+        client.get("/users/8", headers={"baggage": f"session_id={caller}"}).close()
+    with tracer.trace("own"):
+        pass
+    assert tracer.flush(5)
+    assert tracer.session_name  # the program's name by default
+    named = {
+        (s.name, s.attributes["honeyhive.session_id"]): s.attributes.get("honeyhive.session_name")
+        for s in collector.spans
+    }
+    request_session = next(
+        s["session_id"] for s in collector.sessions if s["session_name"] == "GET /users/{user_id}"
+    )
+    assert named == {
+        ("GET /users/{user_id}", request_session): "GET /users/{user_id}",
+        ("load-user", request_session): "GET /users/{user_id}",
+        ("GET /users/{user_id}", caller): None,
+        ("load-user", caller): None,
+        ("own", tracer.session_id): tracer.session_name,
+    }
+
+
 def test_a_chosen_session_name_names_every_session(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:
@@ -175,6 +207,7 @@ def test_a_chosen_session_name_names_every_session(
     assert _get(_app(tracer), "/users/1") == 200
     assert tracer.flush(5)
     assert [s["session_name"] for s in collector.sessions] == ["checkout-api"]
+    assert {s.attributes["honeyhive.session_name"] for s in collector.spans} == {"checkout-api"}
 
 
 def test_excluded_health_checks_make_no_session(

@@ -40,6 +40,7 @@ __all__ = [
     "MAX_BATCH_EVENTS",
     "ApiChannel",
     "OpenSession",
+    "SessionNames",
     "split_batch",
 ]
 
@@ -52,6 +53,8 @@ MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: Calls and span batches held for open sessions, beyond which those sessions start early.
 MAX_HELD_CALLS = 10_000
+#: Names of the sessions started most recently, kept for their spans (see ``SessionNames``).
+RECENT_SESSION_NAMES = 10_000
 
 _SESSION, _EVENT, _UPDATE = 0, 1, 2
 _BATCH_PATH = "/events/batch"
@@ -60,6 +63,39 @@ _JSON = {"Content-Type": "application/json"}
 
 #: Builds a session's start (the batch event) when it starts: its name is known then.
 OpenSession = Callable[[], dict[str, Any]]
+
+
+class SessionNames:
+    """The names this tracer started its sessions under, for the spans in them.
+
+    A span says which session it is in (``honeyhive.session_id``) and under which name
+    (``honeyhive.session_name``). A per-request session is named when its request ends, so its
+    spans learn the name at export time, from here. Only the most recent sessions are kept (two
+    generations of ``RECENT_SESSION_NAMES``): a span of an older one, or of a session started
+    elsewhere (a caller's, one joined with ``link``), carries no name rather than a wrong one.
+    Written and read on the delivery thread only.
+    """
+
+    __slots__ = ("_current", "_previous")
+
+    def __init__(self) -> None:
+        self._current: dict[str, str] = {}
+        self._previous: dict[str, str] = {}
+
+    def add(self, session_id: object, name: object) -> None:
+        if type(session_id) is not str or type(name) is not str:
+            return
+        if len(self._current) >= RECENT_SESSION_NAMES:
+            self._previous, self._current = self._current, {}
+        self._current[session_id] = name
+
+    def get(self, session_id: str) -> Optional[str]:
+        name = self._current.get(session_id)
+        return name if name is not None else self._previous.get(session_id)
+
+    def clear(self) -> None:
+        self._current.clear()
+        self._previous.clear()
 
 
 class ApiChannel:
@@ -87,6 +123,7 @@ class ApiChannel:
         self._held: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # calls for open sessions
         self._held_count = 0
         self.sessions = Sequence()  # session starts handed over
+        self.names = SessionNames()  # ... and the names they were started under
         self.events = Sequence()  # events handed over
         self._lock = forksafe.Lock()  # one drain at a time
         self._closed = False
@@ -168,6 +205,8 @@ class ApiChannel:
             calls = self._inbox
             taken = [calls.popleft() for _ in range(len(calls))]
             starts = [body for kind, body in taken if kind == _SESSION]
+            for body in starts:
+                self.names.add(body.get("session_id"), body.get("event_name"))
             rest = [(kind, body) for kind, body in taken if kind != _SESSION]
             rest = self._released(still_open) + self._hold(rest, still_open)
             if starts:
@@ -331,6 +370,7 @@ class ApiChannel:
         self._held_count = 0
         self.sessions.reset()
         self.events.reset()
+        self.names.clear()
         with self._sink_lock:
             self._early.clear()
 

@@ -249,7 +249,7 @@ class Delivery:
             if not batch:
                 continue
             try:
-                prepared = self._preparer.prepare(batch)
+                prepared = self._preparer.prepare(batch, self.api.names.get)
             except Exception as exc:
                 internal_error("preparing spans for export", exc)
                 self.span_drops.add("internal_error", len(batch))
