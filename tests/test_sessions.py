@@ -17,6 +17,7 @@ import pytest
 from flask import Flask, stream_with_context
 
 from honeyhive import HoneyHiveTracer
+from honeyhive._export import _api
 from honeyhive_flask import HoneyHive
 
 from support.collector import Collector, RecordedRequest
@@ -245,6 +246,60 @@ def test_a_long_request_holds_its_spans_until_its_session_starts(
     assert exports
     assert all(r.received_at > start.received_at for r in exports)
     assert {s.name for s in collector.spans} == {"GET /slow-stream", "chunk-0"}
+
+
+def test_a_request_that_lasts_has_its_session_started_and_its_spans_sent_meanwhile(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A websocket or a long stream: what it holds is not kept back for its whole life."""
+    monkeypatch.setattr(_api, "MAX_OPEN_SECONDS", 0.3)
+    tracer = make_tracer(schedule_delay=0.05)
+    app = _app(tracer)
+    gate = threading.Event()
+
+    @app.get("/long")
+    def long() -> object:
+        @stream_with_context
+        def body() -> Iterator[str]:
+            with tracer.trace("first-part"):
+                tracer.create_event("first-part")
+            yield "a"
+            gate.wait(5)
+            yield "b"
+
+        return app.response_class(body())
+
+    with app.test_client() as client:
+        response = client.get("/long", buffered=False)
+        chunks = iter(response.response)
+        assert next(chunks) == b"a"  # first-part has ended; the request goes on
+        collector.wait_for(lambda c: [s.name for s in c.spans] == ["first-part"], timeout=5)
+        collector.wait_for(lambda c: len(c.events) == 1, timeout=5)
+        (session,) = collector.sessions  # started, named as far as is known
+        assert session["session_name"] in ("GET", "GET /long")
+        gate.set()
+        assert b"".join(chunks) == b"b"
+        response.close()
+    assert tracer.flush(5)
+    assert len(collector.sessions) == 1  # not again when the request ended
+    assert {s.attributes["honeyhive.session_id"] for s in collector.spans} == {
+        session["session_id"]
+    }
+
+
+def test_responses_nobody_closed_do_not_hold_their_sessions_forever(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Werkzeug's test client, used without closing its responses: the requests never end."""
+    monkeypatch.setattr(_api, "MAX_OPEN_SESSIONS", 20)
+    tracer = make_tracer(schedule_delay=0.05)
+    app = _app(tracer)
+    client = app.test_client()
+    for index in range(100):
+        assert client.get(f"/users/{index}").status_code == 200  # never closed
+    # What they held is released with their starts.
+    collector.wait_for(lambda c: len(c.sessions) >= 80 and len(c.events) >= 80, timeout=5)
+    assert len(tracer._api.open_sessions()) <= 20
 
 
 def test_a_flush_inside_a_request_starts_its_session_once(

@@ -16,7 +16,9 @@ or an enrichment goes in a request after the starts handed over before it are fi
 the span batches the delivery thread prepares carry a :class:`Ticket` for them (see
 ``Delivery``). A per-request session is *open* while its request runs: it starts when the
 request ends, named after the request (``GET /users/{user_id}``), and what it contains
-meanwhile is held back, not sent ahead of the start.
+meanwhile is held back, not sent ahead of the start. A request that lasts (a websocket, a long
+stream) or never ends (a response nobody closed) has its session started after
+``MAX_OPEN_SECONDS``, named as far as is known then.
 
 In test mode there is no outbox: every request is encoded exactly as it would be sent and given
 to the capture sink (``honeyhive.testing``).
@@ -25,6 +27,7 @@ to the capture sink (``honeyhive.testing``).
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
@@ -53,6 +56,11 @@ MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: Calls and span batches held for open sessions, beyond which those sessions start early.
 MAX_HELD_CALLS = 10_000
+#: An open session starts early, named as far as is known, once it has been open this long (a
+#: websocket, a long stream: its spans are held until it starts) or when more sessions than
+#: this are open at once (requests that never end: a response nobody closed).
+MAX_OPEN_SECONDS = 30.0
+MAX_OPEN_SESSIONS = 10_000
 #: Names of the sessions started most recently, kept for their spans (see ``SessionNames``).
 RECENT_SESSION_NAMES = 10_000
 
@@ -116,9 +124,10 @@ class ApiChannel:
         self.drops = drops
         self._scrub = scrub
         self._inbox: deque[tuple[int, dict[str, Any]]] = deque()
-        # Open sessions, by id: ``_open`` says which are open (read by the delivery thread),
-        # ``_unstarted`` who starts each (popped, atomically, by whoever starts it first).
-        self._open: dict[str, OpenSession] = {}
+        # Open sessions, by id: ``_open`` says which are open and since when (read by the
+        # delivery thread), ``_unstarted`` who starts each (popped, atomically, by whoever
+        # starts it first).
+        self._open: dict[str, float] = {}
         self._unstarted: dict[str, OpenSession] = {}
         self._held: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # calls for open sessions
         self._held_count = 0
@@ -157,7 +166,7 @@ class ApiChannel:
         thread, so that nothing of it reaches the backend before its start.
         """
         self._unstarted[session_id] = start
-        self._open[session_id] = start
+        self._open[session_id] = time.monotonic()
 
     def start_open_session(self, session_id: str) -> None:
         """Start an open session (idempotent: it starts once, here or when flushed)."""
@@ -199,6 +208,7 @@ class ApiChannel:
         """Number, encode and batch every call handed over so far; returns the ticket that
         orders a span batch prepared now after every session start handed over before it."""
         with self._lock:
+            self._start_overdue()
             # Which sessions are open is read before the calls are taken: a session found
             # closed here has its start among the calls taken below (or earlier).
             still_open = frozenset(self._open)
@@ -222,6 +232,25 @@ class ApiChannel:
                 if kind == _UPDATE:
                     self._send_update(body, (after_sessions, after_events))
             return after_sessions
+
+    def _start_overdue(self) -> None:
+        """Start the sessions open too long, or too many (the oldest first): the memory an
+        open session holds, and the wait of what it holds, stay bounded."""
+        opened = self._open
+        try:
+            oldest = opened[next(iter(opened))]
+        except (StopIteration, KeyError, RuntimeError):  # none, or changing under us
+            return
+        now = time.monotonic()
+        excess = len(opened) - MAX_OPEN_SESSIONS
+        if excess <= 0 and now - oldest < MAX_OPEN_SECONDS:
+            return
+        overdue = []
+        for index, (session_id, since) in enumerate(list(opened.items())):
+            if index >= excess and now - since < MAX_OPEN_SECONDS:
+                break  # opened in order: the rest are younger
+            overdue.append(session_id)
+        self.start_early(overdue)
 
     def _hold(
         self, calls: list[tuple[int, dict[str, Any]]], still_open: frozenset[str]
