@@ -165,3 +165,49 @@ def test_calls_waiting_to_be_sent_are_bounded_and_what_does_not_fit_is_counted(
     assert tracer.dropped_api_calls["queue_full"] == 21 - 5  # the session start went first
     assert tracer.flush(5) is False  # something was lost: never True
     assert [e["event_name"] for e in collector.events] == [f"event-{i}" for i in range(4)]
+
+
+def test_after_a_long_retry_after_each_session_still_starts_before_its_spans_and_events(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    """A pause longer than the export timeout: what waited for it has not waited for the
+    starts it depends on, and must not all go at once when the pause ends."""
+    tracer = make_tracer(schedule_delay=0.02, export_timeout=1.0)
+    with tracer.trace("warm-up"):  # the tracer's own session starts; all is delivered
+        pass
+    assert tracer.flush(5)
+    collector.clear()
+    collector.set_fault("status", status=429, retry_after=2, count=1)
+    with tracer.trace("told-to-wait"):  # longer than its export timeout: dropped, counted
+        pass
+    gate = gate_for(collector.url)
+    deadline = time.monotonic() + 5
+    while gate.wait_time() == 0:  # the SDK has read the 429: every path pauses 2 s
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    collector.set_fault("slow", seconds=LATENCY)
+    _serve(_flask_app(tracer, record_event=True), 40)
+    assert tracer.flush(30) is False  # the span told to wait was lost...
+    assert tracer.dropped["rate_limited"] == 1  # ... and only it
+    assert sum(tracer.dropped.values()) + sum(tracer.dropped_api_calls.values()) == 1
+    collector.clear_fault()
+    requests = [r for r in collector.requests if r.response_status == 200]
+    start_of: dict[str, float] = {}
+    for request in requests:
+        if request.path == "/events/batch":
+            for session_id in _sessions_in(request):
+                start_of[session_id] = request.received_at
+    assert len(start_of) == 40
+    for request in requests:
+        if request.path == "/opentelemetry/v1/traces":
+            sessions = {s.attributes["honeyhive.session_id"] for s in collector.spans_of(request)}
+        elif request.path == "/events/batch":
+            body = json.loads(request.body)["events"]
+            sessions = {e["session_id"] for e in body if e.get("event_type") != "session"}
+        else:
+            sessions = {json.loads(request.body)["event_id"]}
+        for session_id in sessions:
+            assert request.received_at >= start_of[session_id] + LATENCY * 0.9, (
+                request.path,
+                session_id,
+            )

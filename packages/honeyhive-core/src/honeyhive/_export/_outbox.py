@@ -14,8 +14,9 @@ With one sender (the OTLP exporters) parcels go strictly in order. With several 
 channel) several requests are in flight at once and a parcel goes as soon as it is *ready*: a
 parcel may carry :class:`~honeyhive._export._order.Ticket` s, the session starts it must not
 overtake. A parcel waits for its tickets at most ``timeout`` seconds (then goes anyway: order
-is worth a wait, not a loss). ``Parcel.done`` is called once a parcel is finished, whatever
-became of it.
+is worth a wait, not a loss); time the backend's gate is closed does not count, so that a pause
+longer than ``timeout`` does not release every parcel at once, ahead of the starts it paused
+too. ``Parcel.done`` is called once a parcel is finished, whatever became of it.
 
 ``wait(deadline)`` returns once every parcel put before the call is finished (acknowledged,
 spooled or dropped); callers compare failure counts to know which.
@@ -222,9 +223,12 @@ class Outbox:
             _, parcel = parcels.popleft()
             self._bytes -= len(parcel.body)
             return parcel
+        # Waiting for a ticket counts from when the parcel could have gone: not while the
+        # backend was paused (the starts it waits for were paused too).
         overdue = time.monotonic() - self._timeout
+        opened = self._transport.gate.opened_at
         for index, (queued, parcel) in enumerate(parcels):
-            if queued <= overdue or parcel.ready():
+            if max(queued, opened) <= overdue or parcel.ready():
                 del parcels[index]
                 self._bytes -= len(parcel.body)
                 return parcel
@@ -251,9 +255,7 @@ class Outbox:
                     return
                 try:
                     if parcel.after and self._senders == 1:
-                        wait_until = time.monotonic() + self._timeout
-                        for ticket in parcel.after:
-                            ticket.wait(wait_until, self._stop)
+                        self._wait_for_tickets(parcel)
                     self._wait_for_backend()
                     if self._begin_sending(me):
                         self._send(parcel)
@@ -281,6 +283,21 @@ class Outbox:
                 return False
             self._on_wire.add(me)
             return True
+
+    def _wait_for_tickets(self, parcel: Parcel) -> None:
+        """One sender: the head parcel waits for the session starts it must not overtake, at
+        most ``timeout`` while the backend is open (a pause holds those starts as well)."""
+        taken = time.monotonic()
+        gate = self._transport.gate
+        while not self._stop.is_set() and not parcel.ready():
+            self._wait_for_backend()
+            now = time.monotonic()
+            deadline = max(taken, gate.opened_at) + self._timeout
+            if now >= deadline:
+                return
+            until = min(deadline, now + 0.1)  # then look at the gate again
+            for ticket in parcel.after:
+                ticket.wait(until, self._stop)
 
     def _wait_for_backend(self) -> None:
         """While the backend asked for a pause or is backed off after failures, parcels wait
