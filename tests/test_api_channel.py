@@ -83,33 +83,39 @@ def _first_received(requests: list[RecordedRequest], predicate: Callable[[Any], 
     return min(r.received_at for r in requests if predicate(r))
 
 
+def _assert_each_session_started_first(collector: Collector, sessions: int) -> None:
+    """Each of ``sessions`` sessions started once, answered before any request that carried
+    its spans, events or enrichments left (on a backend answering ``LATENCY`` late)."""
+    requests = [r for r in collector.requests if r.response_status == 200]
+    start_of: dict[str, float] = {}
+    for request in requests:
+        if request.path == "/events/batch":
+            for session_id in _sessions_in(request):
+                start_of[session_id] = request.received_at
+    assert len(start_of) == sessions
+    for request in requests:
+        if request.path == "/opentelemetry/v1/traces":
+            found = {s.attributes["honeyhive.session_id"] for s in collector.spans_of(request)}
+        elif request.path == "/events/batch":
+            body = json.loads(request.body)["events"]
+            found = {e["session_id"] for e in body if e.get("event_type") != "session"}
+        else:  # PUT /events: an enrichment of the session
+            found = {json.loads(request.body)["event_id"]}
+        for session_id in found:
+            # The start was answered before this request left: it arrived a round trip later.
+            assert request.received_at >= start_of[session_id] + LATENCY * 0.9, (
+                request.path,
+                session_id,
+            )
+
+
 def test_each_session_starts_before_its_spans_events_and_enrichments(
     make_tracer: MakeTracer, slow: Collector
 ) -> None:
     tracer = make_tracer(schedule_delay=0.02)
     _serve(_flask_app(tracer, record_event=True), 200)
     assert tracer.flush(30)
-    requests = [r for r in slow.requests if r.response_status == 200]
-    start_of: dict[str, float] = {}
-    for request in requests:
-        if request.path == "/events/batch":
-            for session_id in _sessions_in(request):
-                start_of[session_id] = request.received_at
-    assert len(start_of) == 200
-    for request in requests:
-        if request.path == "/opentelemetry/v1/traces":
-            sessions = {s.attributes["honeyhive.session_id"] for s in slow.spans_of(request)}
-        elif request.path == "/events/batch":
-            body = json.loads(request.body)["events"]
-            sessions = {e["session_id"] for e in body if e.get("event_type") != "session"}
-        else:  # PUT /events: an enrichment of the session
-            sessions = {json.loads(request.body)["event_id"]}
-        for session_id in sessions:
-            # The start was answered before this request left: it arrived a round trip later.
-            assert request.received_at >= start_of[session_id] + LATENCY * 0.9, (
-                request.path,
-                session_id,
-            )
+    _assert_each_session_started_first(slow, 200)
     assert len(slow.events) == 200
     assert len(slow.event_updates) == 200
 
@@ -191,23 +197,4 @@ def test_after_a_long_retry_after_each_session_still_starts_before_its_spans_and
     assert tracer.dropped["rate_limited"] == 1  # ... and only it
     assert sum(tracer.dropped.values()) + sum(tracer.dropped_api_calls.values()) == 1
     collector.clear_fault()
-    requests = [r for r in collector.requests if r.response_status == 200]
-    start_of: dict[str, float] = {}
-    for request in requests:
-        if request.path == "/events/batch":
-            for session_id in _sessions_in(request):
-                start_of[session_id] = request.received_at
-    assert len(start_of) == 40
-    for request in requests:
-        if request.path == "/opentelemetry/v1/traces":
-            sessions = {s.attributes["honeyhive.session_id"] for s in collector.spans_of(request)}
-        elif request.path == "/events/batch":
-            body = json.loads(request.body)["events"]
-            sessions = {e["session_id"] for e in body if e.get("event_type") != "session"}
-        else:
-            sessions = {json.loads(request.body)["event_id"]}
-        for session_id in sessions:
-            assert request.received_at >= start_of[session_id] + LATENCY * 0.9, (
-                request.path,
-                session_id,
-            )
+    _assert_each_session_started_first(collector, 40)
