@@ -302,6 +302,25 @@ def test_responses_nobody_closed_do_not_hold_their_sessions_forever(
     assert len(tracer._api.open_sessions()) <= 20
 
 
+@pytest.mark.internal_errors_expected
+def test_a_session_start_that_cannot_be_built_costs_the_start_not_the_request_span(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(scope: object) -> dict[str, object]:
+        raise RuntimeError("a bug while naming the session")
+
+    monkeypatch.setattr("honeyhive._http._server.RequestScope.session_start", broken)
+    tracer = make_tracer(schedule_delay=0.05)
+    response = _app(tracer).test_client().get("/users/7")
+    assert response.status_code == 200
+    response.close()  # the request ends: its session would start here
+    assert tracer.flush(5) is False  # the start was lost, and said so
+    assert tracer.dropped_api_calls["internal_error"] == 1
+    assert tracer._api.open_sessions() == frozenset()  # nothing of it is held any more
+    assert {s.name for s in collector.spans} == {"GET /users/{user_id}", "load-user"}
+    assert collector.sessions == []
+
+
 def test_a_flush_inside_a_request_starts_its_session_once(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:

@@ -170,10 +170,7 @@ class ApiChannel:
 
     def start_open_session(self, session_id: str) -> None:
         """Start an open session (idempotent: it starts once, here or when flushed)."""
-        start = self._unstarted.pop(session_id, None)  # whoever pops it starts it
-        if start is not None:
-            self._put(_SESSION, start())
-            self._open.pop(session_id, None)  # after the start: see start_early
+        self.start_early((session_id,))
 
     def open_sessions(self) -> frozenset[str]:
         """The sessions open right now (a snapshot)."""
@@ -181,7 +178,8 @@ class ApiChannel:
 
     def start_early(self, session_ids: Iterable[str]) -> None:
         """Start open sessions now, named as far as is known (the request ended; or a flush,
-        or too much held, before it did)."""
+        or too much held, before it did). A start that cannot be built is counted, and its
+        session is no longer open: what it holds is not held for ever."""
         for session_id in session_ids:
             start = self._unstarted.pop(session_id, None)  # whoever pops it starts it
             if start is None:
@@ -190,6 +188,7 @@ class ApiChannel:
                 self._put(_SESSION, start())
             except Exception as exc:
                 internal_error("naming a session", exc)
+                self.drops.add("internal_error")
             # Only now does it stop being open: whoever finds it closed (the delivery thread)
             # finds its start handed over already.
             self._open.pop(session_id, None)
