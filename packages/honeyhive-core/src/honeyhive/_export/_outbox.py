@@ -8,7 +8,9 @@ backend answers again), otherwise dropped and counted by reason.
 
 While the backend's gate is closed (``Retry-After``, back-off after failures: see
 ``_transport``) parcels wait here; a parcel's export deadline starts when it may go, so a
-request is tried at least once after the backend comes back.
+request is tried at least once after the backend comes back. The parcel that received a
+``Retry-After`` longer than its deadline waits too (at most ``MAX_PAUSES`` times), at the head
+of the queue: the pause costs time, not that request.
 
 With one sender (the OTLP exporters) parcels go strictly in order. With several (the API
 channel) several requests are in flight at once and a parcel goes as soon as it is *ready*: a
@@ -30,7 +32,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from opentelemetry import context as context_api
@@ -46,6 +48,10 @@ __all__ = ["Outbox", "Parcel"]
 
 #: Failures worth keeping on disk: the backend may take the parcel later.
 _SPOOLABLE = frozenset({"network_error", "rate_limited", "shutdown"})
+#: A parcel answered with a ``Retry-After`` longer than its deadline waits for the pause to end
+#: and is tried again, at most this many times (a backend that always asks to wait is not
+#: waited for for ever: the parcel is then given up, counted as ``rate_limited``).
+MAX_PAUSES = 3
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Parcel:
     kind: str = "spans"  # or "calls"
     after: Sequence[Ticket] = ()  # session starts this request must not overtake
     done: Optional[Callable[[], None]] = field(default=None, compare=False)
+    paused: int = field(default=0, compare=False)  # times a Retry-After sent it back to wait
 
     def ready(self) -> bool:
         return all(ticket.ready() for ticket in self.after)
@@ -253,12 +260,13 @@ class Outbox:
                 parcel = self._take()
                 if parcel is None:
                     return
+                requeued = False
                 try:
                     if parcel.after and self._senders == 1:
                         self._wait_for_tickets(parcel)
                     self._wait_for_backend()
                     if self._begin_sending(me):
-                        self._send(parcel)
+                        requeued = self._send(parcel)
                 except Exception as exc:  # e.g. a header httpx cannot encode: counted, not lost
                     internal_error("sending to the backend", exc)
                     self._fail(parcel, "internal_error", final=True)
@@ -268,10 +276,13 @@ class Outbox:
                         if not abandoned:
                             self._inflight.pop(me, None)
                         self._on_wire.discard(me)
-                    if not abandoned:  # (else close() finished it already)
+                        if requeued and not abandoned:
+                            requeued = self._requeue(parcel)
+                    if not abandoned and not requeued:  # (else close() finished it already)
                         _finished(parcel)  # before waking anyone: a ticket may be ready now
                     with self._cond:
-                        self._done_count += 1
+                        if not requeued:
+                            self._done_count += 1
                         self._cond.notify_all()
             except Exception as exc:  # the sender must survive anything
                 internal_error("sending to the backend", exc)
@@ -309,7 +320,19 @@ class Outbox:
                 return
             self._stop.wait(closed)
 
-    def _send(self, parcel: Parcel) -> None:
+    def _requeue(self, parcel: Parcel) -> bool:
+        """Put a parcel the backend asked to wait back at the head of the queue, to go when the
+        pause ends, like every parcel queued behind it (caller holds self._cond)."""
+        if self._closed:  # too late to wait: lost to the pause
+            self._drops[parcel.kind].add("rate_limited", parcel.count)
+            return False
+        self._parcels.appendleft((time.monotonic(), replace(parcel, paused=parcel.paused + 1)))
+        self._bytes += len(parcel.body)
+        return True
+
+    def _send(self, parcel: Parcel) -> bool:
+        """Send one parcel; True when the backend asked for a pause longer than the parcel's
+        deadline: it goes back to wait (see ``_requeue``) instead of being given up."""
         deadline = time.monotonic() + self._timeout
         result = self._transport.send(
             parcel.method,
@@ -324,15 +347,24 @@ class Outbox:
                 self._report.recovered()
             if self._spool is not None and self._spool.has_pending():
                 self._replay_due = True
-            return
+            return False
         if result.too_large and self._split is not None:
             halves = self._split(parcel)
             if halves is not None:  # a 413: send each half, never drop the batch whole
                 for half in halves:
-                    self._send(half)
-                return
+                    if self._send(half):
+                        self._fail(half, "rate_limited", detail=result.detail)
+                return False
         reason = result.reason or "network_error"
+        if (
+            reason == "rate_limited"
+            and parcel.paused < MAX_PAUSES
+            and not self._stop.is_set()
+            and self._transport.gate.wait_time() > 0
+        ):
+            return True  # the backend asked for a pause: wait for its end with the others
         self._fail(parcel, reason, final=result.final, detail=result.detail)
+        return False
 
     def _fail(self, parcel: Parcel, reason: str, *, final: bool = False, detail: str = "") -> None:
         with self._cond:
