@@ -66,6 +66,16 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             def exiting(config):
                 return Exiting()
 
+            class ExitingAtShutdown(SpanExporter):
+                def export(self, spans):
+                    return SpanExportResult.SUCCESS
+
+                def shutdown(self):
+                    raise SystemExit(4)  # a plug-in that ends "its" process when closed
+
+            def exiting_at_shutdown(config):
+                return ExitingAtShutdown()
+
             class Tagging(SpanProcessor):
                 def on_start(self, span, parent_context=None):
                     span.set_attribute("tagged.by", "third-party")
@@ -76,6 +86,13 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
 
                 def on_end(self, span):
                     raise RuntimeError("processor bug")
+
+            class ExitingProcessor(SpanProcessor):
+                def on_end(self, span):
+                    raise SystemExit(5)
+
+                def shutdown(self):
+                    raise SystemExit(6)
 
             def collecting(config):
                 return Collecting()
@@ -116,6 +133,9 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             def exploding(config):
                 return Exploding()
 
+            def exiting_processor(config):
+                return ExitingProcessor()
+
             def broken(config):
                 raise RuntimeError("cannot start")
 
@@ -134,6 +154,7 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             collecting = hh_thirdparty:collecting
             deepcopying = hh_thirdparty:deepcopying
             exiting = hh_thirdparty:exiting
+            exiting_at_shutdown = hh_thirdparty:exiting_at_shutdown
             broken = hh_thirdparty:broken
             missing_module = hh_no_such_module:factory
 
@@ -143,6 +164,7 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             [honeyhive.processors]
             tagging = hh_thirdparty:tagging
             exploding = hh_thirdparty:exploding
+            exiting = hh_thirdparty:exiting_processor
             wrong_kind = hh_thirdparty:wrong_kind
             """
         )
@@ -221,6 +243,17 @@ def test_a_raising_processor_is_isolated_and_the_span_still_delivered(
     assert tracer.processor_errors == {"exploding": 2}  # on_start and on_end
 
 
+def test_a_processor_that_calls_sys_exit_does_not_end_the_application(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(processors=["exiting"])
+    with tracer.trace("op"):
+        pass  # the processor's sys.exit in on_end stays in the SDK
+    tracer.close()  # and in shutdown
+    assert [s.name for s in collector.spans] == ["op"]
+    assert tracer.processor_errors == {"exiting": 2}
+
+
 def test_an_exporter_that_raises_systemexit_costs_its_batch_not_the_delivery_thread(
     third_party: Path, make_tracer: MakeTracer, collector: Collector
 ) -> None:
@@ -235,6 +268,18 @@ def test_an_exporter_that_raises_systemexit_costs_its_batch_not_the_delivery_thr
     assert tracer.dropped_by_exporter["exiting"]["internal_error"] == 2
     # The delivery thread lived on: every span reached the other exporter.
     assert sorted(s.name for s in collector.wait_for_spans(3)) == ["exits", "interrupts", "works"]
+
+
+def test_an_exporter_that_calls_sys_exit_when_closed_does_not_end_the_caller(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(exporters=["exiting_at_shutdown", "honeyhive"], schedule_delay=30)
+    with tracer.trace("last"):
+        tracer.create_event("last-event")
+    tracer.close()  # the caller's close() returns; the process is not ended by a plug-in
+    assert tracer.closed
+    assert [s.name for s in collector.spans] == ["last"]
+    assert [e["event_name"] for e in collector.events] == ["last-event"]
 
 
 @pytest.mark.parametrize(

@@ -184,6 +184,8 @@ class Delivery:
                     exporter.shutdown()
             except Exception as exc:
                 internal_error("exporter shutdown", exc)
+            except SystemExit:  # a plug-in's sys.exit must not end the caller's close()
+                logger.warning("exporter %r raised SystemExit when shut down; ignored", exporter)
         self.api.close(deadline)
         return ok
 
