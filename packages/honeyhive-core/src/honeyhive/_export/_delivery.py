@@ -231,6 +231,10 @@ class Delivery:
                     return
             except BaseException as exc:  # the thread must survive anything, SystemExit too
                 internal_error("delivery thread", exc)
+                # A failure that repeats is paced, not looped hot; once closing, what is left
+                # is counted by shutdown().
+                if self._stop.wait(min(max(self._delay, 0.05), 1.0)):
+                    return
 
     def _export_spans(self, drain: bool) -> None:
         spans = self._spans
