@@ -205,3 +205,16 @@ def test_after_a_long_retry_after_each_session_still_starts_before_its_spans_and
     exports = [r for r in collector.requests if r.path == "/opentelemetry/v1/traces"]
     (again,) = [r for r in exports if r.response_status == 200 and waited in collector.spans_of(r)]
     assert again.received_at - told[0].received_at >= 2 - 0.05  # it waited as it was told
+
+
+def test_enrichments_of_one_session_arrive_in_the_order_they_were_made(
+    make_tracer: MakeTracer, slow: Collector
+) -> None:
+    """The last enrich_session wins at the backend: several in flight at once must not let an
+    earlier one overtake a later one."""
+    tracer = make_tracer(schedule_delay=30)
+    for step in range(12):
+        tracer.enrich_session(metadata={"step": step})
+    assert tracer.flush(30)
+    steps = [update["metadata"]["step"] for update in slow.event_updates]
+    assert steps == list(range(12))

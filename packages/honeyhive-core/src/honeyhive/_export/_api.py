@@ -8,7 +8,9 @@ encoding, batching) and on the channel's senders (several requests in flight):
 * session starts and events travel together in ``POST /events/batch`` requests (a session start
   is an event of type ``session`` carrying its own ``session_id``), up to
   ``MAX_BATCH_EVENTS`` events or ``MAX_BATCH_BYTES`` bytes a request;
-* enrichments (``PUT /events``) have no batch route: they go one per request, several at once.
+* enrichments (``PUT /events``) have no batch route: they go one per request, several at once,
+  but those of one event or session one after the other, in the order they were made (the
+  backend keeps the last one it applied).
 
 Order: a session's start is sent before that session's spans, events and enrichments, but
 never by making the application wait. Session starts are numbered (:mod:`._order`); an event
@@ -34,7 +36,7 @@ from typing import Any, Callable, Optional
 
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter, internal_error, logger
-from honeyhive._export._order import Sequence, Ticket
+from honeyhive._export._order import After, Sequence, Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 
 __all__ = [
@@ -134,6 +136,9 @@ class ApiChannel:
         self.sessions = Sequence()  # session starts handed over
         self.names = SessionNames()  # ... and the names they were started under
         self.events = Sequence()  # events handed over
+        # The latest enrichment of each event or session still unfinished: the next one of
+        # the same goes after it (the last one made is the last one the backend applies).
+        self._updates: dict[str, After] = {}
         self._lock = forksafe.Lock()  # one drain at a time
         self._closed = False
         self._sink: Optional[Callable[[str, str, bytes], None]] = None
@@ -227,6 +232,8 @@ class ApiChannel:
                 first, _ = self.events.issue(len(events))
                 self._send_batches(events, (after_sessions,), self.events, first)
             after_events = Ticket(self.events, self.events.issued)
+            if self._updates:
+                self._updates = {k: v for k, v in self._updates.items() if not v.ready()}
             for kind, body in rest:
                 if kind == _UPDATE:
                     self._send_update(body, (after_sessions, after_events))
@@ -325,8 +332,17 @@ class ApiChannel:
 
     def _send_update(self, body: dict[str, Any], after: tuple[Ticket, ...]) -> None:
         text = self._encode(body)
-        if text is not None:
-            self._send("PUT", _EVENTS_PATH, text, 1, after, None)
+        if text is None:
+            return
+        target = body.get("event_id")
+        turn: tuple[Ticket | After, ...] = after
+        mine = After()
+        if isinstance(target, str):
+            previous = self._updates.get(target)
+            if previous is not None:
+                turn = (*after, previous)
+            self._updates[target] = mine
+        self._send("PUT", _EVENTS_PATH, text, 1, turn, mine.finish)
 
     def _send(
         self,
@@ -334,7 +350,7 @@ class ApiChannel:
         path: str,
         body: bytes,
         count: int,
-        after: tuple[Ticket, ...],
+        after: tuple[Ticket | After, ...],
         done: Optional[Callable[[], None]],
     ) -> None:
         outbox = self._outbox
@@ -399,6 +415,7 @@ class ApiChannel:
         self.sessions.reset()
         self.events.reset()
         self.names.clear()
+        self._updates.clear()
         with self._sink_lock:
             self._early.clear()
 

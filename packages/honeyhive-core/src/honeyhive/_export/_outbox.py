@@ -40,7 +40,7 @@ from opentelemetry import context as context_api
 from honeyhive._context import SUPPRESS_KEY, sdk_thread
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._export._failures import BackendReport
-from honeyhive._export._order import Ticket
+from honeyhive._export._order import After, Ticket
 from honeyhive._export._spool import Spool, SpooledParcel
 from honeyhive._export._transport import HttpTransport
 
@@ -64,7 +64,7 @@ class Parcel:
     headers: dict[str, str]
     count: int  # spans or calls in it
     kind: str = "spans"  # or "calls"
-    after: Sequence[Ticket] = ()  # session starts this request must not overtake
+    after: Sequence[Ticket | After] = ()  # requests (session starts...) not to overtake
     done: Optional[Callable[[], None]] = field(default=None, compare=False)
     paused: int = field(default=0, compare=False)  # times a Retry-After sent it back to wait
 
