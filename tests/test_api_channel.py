@@ -83,33 +83,42 @@ def _first_received(requests: list[RecordedRequest], predicate: Callable[[Any], 
     return min(r.received_at for r in requests if predicate(r))
 
 
+def _assert_each_session_started_first(
+    collector: Collector, sessions: int, earlier: str = ""
+) -> None:
+    """Each of ``sessions`` sessions started once, answered before any request that carried
+    its spans, events or enrichments left (on a backend answering ``LATENCY`` late);
+    ``earlier``: a session started before the collector's records begin."""
+    requests = [r for r in collector.requests if r.response_status == 200]
+    start_of: dict[str, float] = {}
+    for request in requests:
+        if request.path == "/events/batch":
+            for session_id in _sessions_in(request):
+                start_of[session_id] = request.received_at
+    assert len(start_of) == sessions
+    for request in requests:
+        if request.path == "/opentelemetry/v1/traces":
+            found = {s.attributes["honeyhive.session_id"] for s in collector.spans_of(request)}
+        elif request.path == "/events/batch":
+            body = json.loads(request.body)["events"]
+            found = {e["session_id"] for e in body if e.get("event_type") != "session"}
+        else:  # PUT /events: an enrichment of the session
+            found = {json.loads(request.body)["event_id"]}
+        for session_id in found - {earlier}:
+            # The start was answered before this request left: it arrived a round trip later.
+            assert request.received_at >= start_of[session_id] + LATENCY * 0.9, (
+                request.path,
+                session_id,
+            )
+
+
 def test_each_session_starts_before_its_spans_events_and_enrichments(
     make_tracer: MakeTracer, slow: Collector
 ) -> None:
     tracer = make_tracer(schedule_delay=0.02)
     _serve(_flask_app(tracer, record_event=True), 200)
     assert tracer.flush(30)
-    requests = [r for r in slow.requests if r.response_status == 200]
-    start_of: dict[str, float] = {}
-    for request in requests:
-        if request.path == "/events/batch":
-            for session_id in _sessions_in(request):
-                start_of[session_id] = request.received_at
-    assert len(start_of) == 200
-    for request in requests:
-        if request.path == "/opentelemetry/v1/traces":
-            sessions = {s.attributes["honeyhive.session_id"] for s in slow.spans_of(request)}
-        elif request.path == "/events/batch":
-            body = json.loads(request.body)["events"]
-            sessions = {e["session_id"] for e in body if e.get("event_type") != "session"}
-        else:  # PUT /events: an enrichment of the session
-            sessions = {json.loads(request.body)["event_id"]}
-        for session_id in sessions:
-            # The start was answered before this request left: it arrived a round trip later.
-            assert request.received_at >= start_of[session_id] + LATENCY * 0.9, (
-                request.path,
-                session_id,
-            )
+    _assert_each_session_started_first(slow, 200)
     assert len(slow.events) == 200
     assert len(slow.event_updates) == 200
 
@@ -165,3 +174,47 @@ def test_calls_waiting_to_be_sent_are_bounded_and_what_does_not_fit_is_counted(
     assert tracer.dropped_api_calls["queue_full"] == 21 - 5  # the session start went first
     assert tracer.flush(5) is False  # something was lost: never True
     assert [e["event_name"] for e in collector.events] == [f"event-{i}" for i in range(4)]
+
+
+def test_after_a_long_retry_after_each_session_still_starts_before_its_spans_and_events(
+    make_tracer: MakeTracer, collector: Collector
+) -> None:
+    """A pause longer than the export timeout: what waited for it has not waited for the
+    starts it depends on, and must not all go at once when the pause ends."""
+    tracer = make_tracer(schedule_delay=0.02, export_timeout=1.0)
+    with tracer.trace("warm-up"):  # the tracer's own session starts; all is delivered
+        pass
+    assert tracer.flush(5)
+    collector.clear()
+    collector.set_fault("status", status=429, retry_after=2, count=1)
+    with tracer.trace("told-to-wait"):  # longer than its export timeout: it waits too
+        pass
+    gate = gate_for(collector.url)
+    deadline = time.monotonic() + 5
+    while gate.wait_time() == 0:  # the SDK has read the 429: every path pauses 2 s
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    collector.set_fault("slow", seconds=LATENCY)
+    _serve(_flask_app(tracer, record_event=True), 40)
+    assert tracer.flush(30), (dict(tracer.dropped_api_calls), dict(tracer.dropped))
+    collector.clear_fault()
+    _assert_each_session_started_first(collector, 40, earlier=tracer.session_id)
+    told = [r for r in collector.requests if r.response_status == 429]
+    assert len(told) == 1
+    waited = next(s for s in collector.spans if s.name == "told-to-wait")
+    exports = [r for r in collector.requests if r.path == "/opentelemetry/v1/traces"]
+    (again,) = [r for r in exports if r.response_status == 200 and waited in collector.spans_of(r)]
+    assert again.received_at - told[0].received_at >= 2 - 0.05  # it waited as it was told
+
+
+def test_enrichments_of_one_session_arrive_in_the_order_they_were_made(
+    make_tracer: MakeTracer, slow: Collector
+) -> None:
+    """The last enrich_session wins at the backend: several in flight at once must not let an
+    earlier one overtake a later one."""
+    tracer = make_tracer(schedule_delay=30)
+    for step in range(12):
+        tracer.enrich_session(metadata={"step": step})
+    assert tracer.flush(30)
+    steps = [update["metadata"]["step"] for update in slow.event_updates]
+    assert steps == list(range(12))

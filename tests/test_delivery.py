@@ -176,3 +176,27 @@ def test_context_manager_flushes_and_closes(collector: Collector) -> None:
         pass
     assert tracer.closed
     assert [s.name for s in collector.spans] == ["operation"]
+
+
+@pytest.mark.internal_errors_expected
+def test_a_failure_that_repeats_in_the_delivery_thread_does_not_spin_it(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that fails every pass: the thread lives on, paced, rather than looping hot (and
+    logging a traceback thousands of times a second) while a flush waits."""
+    from honeyhive._diagnostics import internal_error_count
+    from honeyhive._export import _api
+
+    tracer = make_tracer(schedule_delay=0.05)
+    _spans(tracer, 1)
+
+    def broken(self: object) -> None:
+        raise RuntimeError("a bug in every pass")
+
+    monkeypatch.setattr(_api.ApiChannel, "drain", broken)
+    before = internal_error_count()
+    assert tracer.flush(1) is False  # a flush while every pass fails
+    assert internal_error_count() - before <= 40
+    monkeypatch.undo()  # fixed: the thread, still alive, delivers
+    assert tracer.flush(5)
+    assert [s.name for s in collector.spans] == ["op0"]

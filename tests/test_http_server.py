@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from opentelemetry import trace as otel
 
@@ -160,6 +162,23 @@ def test_each_request_is_its_own_session_without_blocking(
     started = [s["session_id"] for s in honeyhive_capture.session_starts]
     assert sessions[0] in started
     assert sessions[1] in started
+
+
+def test_per_request_session_ids_are_random_uuids_in_their_usual_form(
+    honeyhive_capture: SpanCapture,
+) -> None:
+    server = _tracer(honeyhive_capture)
+    ids = set()
+    for _ in range(2000):
+        scope = server.start(_request(headers=[]))
+        assert scope is not None
+        assert scope.session_id is not None
+        parsed = uuid.UUID(scope.session_id)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == scope.session_id  # lower-case, dashed: as the backend expects
+        ids.add(scope.session_id)
+        scope.finish()
+    assert len(ids) == 2000
 
 
 def test_incoming_baggage_cannot_choose_the_session_unless_allowed(

@@ -48,6 +48,34 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
                     COPIED.extend(copy.deepcopy(list(spans)))
                     return SpanExportResult.SUCCESS
 
+            class Exiting(SpanExporter):
+                # Its first export calls sys.exit, its second raises KeyboardInterrupt (a
+                # plug-in wrapping a CLI tool, say); then it works.
+                def __init__(self):
+                    self.calls = 0
+
+                def export(self, spans):
+                    self.calls += 1
+                    if self.calls == 1:
+                        raise SystemExit(3)
+                    if self.calls == 2:
+                        raise KeyboardInterrupt
+                    EXPORTED.extend(spans)
+                    return SpanExportResult.SUCCESS
+
+            def exiting(config):
+                return Exiting()
+
+            class ExitingAtShutdown(SpanExporter):
+                def export(self, spans):
+                    return SpanExportResult.SUCCESS
+
+                def shutdown(self):
+                    raise SystemExit(4)  # a plug-in that ends "its" process when closed
+
+            def exiting_at_shutdown(config):
+                return ExitingAtShutdown()
+
             class Tagging(SpanProcessor):
                 def on_start(self, span, parent_context=None):
                     span.set_attribute("tagged.by", "third-party")
@@ -58,6 +86,13 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
 
                 def on_end(self, span):
                     raise RuntimeError("processor bug")
+
+            class ExitingProcessor(SpanProcessor):
+                def on_end(self, span):
+                    raise SystemExit(5)
+
+                def shutdown(self):
+                    raise SystemExit(6)
 
             def collecting(config):
                 return Collecting()
@@ -98,6 +133,9 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             def exploding(config):
                 return Exploding()
 
+            def exiting_processor(config):
+                return ExitingProcessor()
+
             def broken(config):
                 raise RuntimeError("cannot start")
 
@@ -115,6 +153,8 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             [honeyhive.exporters]
             collecting = hh_thirdparty:collecting
             deepcopying = hh_thirdparty:deepcopying
+            exiting = hh_thirdparty:exiting
+            exiting_at_shutdown = hh_thirdparty:exiting_at_shutdown
             broken = hh_thirdparty:broken
             missing_module = hh_no_such_module:factory
 
@@ -124,6 +164,7 @@ def third_party(tmp_path: Path) -> Iterator[Path]:
             [honeyhive.processors]
             tagging = hh_thirdparty:tagging
             exploding = hh_thirdparty:exploding
+            exiting = hh_thirdparty:exiting_processor
             wrong_kind = hh_thirdparty:wrong_kind
             """
         )
@@ -200,6 +241,45 @@ def test_a_raising_processor_is_isolated_and_the_span_still_delivered(
     assert span.status_code == "ERROR"
     assert span.attributes["honeyhive_error_type"] == "KeyError"
     assert tracer.processor_errors == {"exploding": 2}  # on_start and on_end
+
+
+def test_a_processor_that_calls_sys_exit_does_not_end_the_application(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(processors=["exiting"])
+    with tracer.trace("op"):
+        pass  # the processor's sys.exit in on_end stays in the SDK
+    tracer.close()  # and in shutdown
+    assert [s.name for s in collector.spans] == ["op"]
+    assert tracer.processor_errors == {"exiting": 2}
+
+
+def test_an_exporter_that_raises_systemexit_costs_its_batch_not_the_delivery_thread(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(exporters=["honeyhive", "exiting"])
+    for name in ("exits", "interrupts", "works"):
+        with tracer.trace(name):
+            pass
+        tracer.flush(5)  # one batch each
+    import hh_thirdparty
+
+    assert [s.name for s in hh_thirdparty.EXPORTED] == ["works"]  # type: ignore[attr-defined]
+    assert tracer.dropped_by_exporter["exiting"]["internal_error"] == 2
+    # The delivery thread lived on: every span reached the other exporter.
+    assert sorted(s.name for s in collector.wait_for_spans(3)) == ["exits", "interrupts", "works"]
+
+
+def test_an_exporter_that_calls_sys_exit_when_closed_does_not_end_the_caller(
+    third_party: Path, make_tracer: MakeTracer, collector: Collector
+) -> None:
+    tracer = make_tracer(exporters=["exiting_at_shutdown", "honeyhive"], schedule_delay=30)
+    with tracer.trace("last"):
+        tracer.create_event("last-event")
+    tracer.close()  # the caller's close() returns; the process is not ended by a plug-in
+    assert tracer.closed
+    assert [s.name for s in collector.spans] == ["last"]
+    assert [e["event_name"] for e in collector.events] == ["last-event"]
 
 
 @pytest.mark.parametrize(

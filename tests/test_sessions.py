@@ -17,6 +17,7 @@ import pytest
 from flask import Flask, stream_with_context
 
 from honeyhive import HoneyHiveTracer
+from honeyhive._export import _api
 from honeyhive_flask import HoneyHive
 
 from support.collector import Collector, RecordedRequest
@@ -168,6 +169,38 @@ def test_per_request_sessions_are_named_after_the_request(
     assert _sessions_started_by(requests[0])
 
 
+@pytest.mark.parametrize("otlp_format", ["protobuf", "json"])
+def test_a_span_names_its_own_session_never_the_tracers(
+    make_tracer: MakeTracer, collector: Collector, otlp_format: str
+) -> None:
+    """Under gunicorn the tracer's own session is named "gunicorn": a request's spans are in the
+    request's session, and say so by its name; a caller's session is not named here at all."""
+    tracer = make_tracer(otlp_format=otlp_format, schedule_delay=30)
+    app = _app(tracer, allowed_baggage_keys=["session_id"])
+    assert _get(app, "/users/7") == 200
+    caller = "0b9c4a6e-5f1d-4c2b-9a7e-3d2f1e0c9b8a"  # a session another service started
+    with app.test_client() as client:
+        client.get("/users/8", headers={"baggage": f"session_id={caller}"}).close()
+    with tracer.trace("own"):
+        pass
+    assert tracer.flush(5)
+    assert tracer.session_name  # the program's name by default
+    named = {
+        (s.name, s.attributes["honeyhive.session_id"]): s.attributes.get("honeyhive.session_name")
+        for s in collector.spans
+    }
+    request_session = next(
+        s["session_id"] for s in collector.sessions if s["session_name"] == "GET /users/{user_id}"
+    )
+    assert named == {
+        ("GET /users/{user_id}", request_session): "GET /users/{user_id}",
+        ("load-user", request_session): "GET /users/{user_id}",
+        ("GET /users/{user_id}", caller): None,
+        ("load-user", caller): None,
+        ("own", tracer.session_id): tracer.session_name,
+    }
+
+
 def test_a_chosen_session_name_names_every_session(
     make_tracer: MakeTracer, collector: Collector
 ) -> None:
@@ -175,6 +208,7 @@ def test_a_chosen_session_name_names_every_session(
     assert _get(_app(tracer), "/users/1") == 200
     assert tracer.flush(5)
     assert [s["session_name"] for s in collector.sessions] == ["checkout-api"]
+    assert {s.attributes["honeyhive.session_name"] for s in collector.spans} == {"checkout-api"}
 
 
 def test_excluded_health_checks_make_no_session(
@@ -212,6 +246,79 @@ def test_a_long_request_holds_its_spans_until_its_session_starts(
     assert exports
     assert all(r.received_at > start.received_at for r in exports)
     assert {s.name for s in collector.spans} == {"GET /slow-stream", "chunk-0"}
+
+
+def test_a_request_that_lasts_has_its_session_started_and_its_spans_sent_meanwhile(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A websocket or a long stream: what it holds is not kept back for its whole life."""
+    monkeypatch.setattr(_api, "MAX_OPEN_SECONDS", 0.3)
+    tracer = make_tracer(schedule_delay=0.05)
+    app = _app(tracer)
+    gate = threading.Event()
+
+    @app.get("/long")
+    def long() -> object:
+        @stream_with_context
+        def body() -> Iterator[str]:
+            with tracer.trace("first-part"):
+                tracer.create_event("first-part")
+            yield "a"
+            gate.wait(5)
+            yield "b"
+
+        return app.response_class(body())
+
+    with app.test_client() as client:
+        response = client.get("/long", buffered=False)
+        chunks = iter(response.response)
+        assert next(chunks) == b"a"  # first-part has ended; the request goes on
+        collector.wait_for(lambda c: [s.name for s in c.spans] == ["first-part"], timeout=5)
+        collector.wait_for(lambda c: len(c.events) == 1, timeout=5)
+        (session,) = collector.sessions  # started, named as far as is known
+        assert session["session_name"] in ("GET", "GET /long")
+        gate.set()
+        assert b"".join(chunks) == b"b"
+        response.close()
+    assert tracer.flush(5)
+    assert len(collector.sessions) == 1  # not again when the request ended
+    assert {s.attributes["honeyhive.session_id"] for s in collector.spans} == {
+        session["session_id"]
+    }
+
+
+def test_responses_nobody_closed_do_not_hold_their_sessions_forever(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Werkzeug's test client, used without closing its responses: the requests never end."""
+    monkeypatch.setattr(_api, "MAX_OPEN_SESSIONS", 20)
+    tracer = make_tracer(schedule_delay=0.05)
+    app = _app(tracer)
+    client = app.test_client()
+    for index in range(100):
+        assert client.get(f"/users/{index}").status_code == 200  # never closed
+    # What they held is released with their starts.
+    collector.wait_for(lambda c: len(c.sessions) >= 80 and len(c.events) >= 80, timeout=5)
+    assert len(tracer._api.open_sessions()) <= 20
+
+
+@pytest.mark.internal_errors_expected
+def test_a_session_start_that_cannot_be_built_costs_the_start_not_the_request_span(
+    make_tracer: MakeTracer, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(scope: object) -> dict[str, object]:
+        raise RuntimeError("a bug while naming the session")
+
+    monkeypatch.setattr("honeyhive._http._server.RequestScope.session_start", broken)
+    tracer = make_tracer(schedule_delay=0.05)
+    response = _app(tracer).test_client().get("/users/7")
+    assert response.status_code == 200
+    response.close()  # the request ends: its session would start here
+    assert tracer.flush(5) is False  # the start was lost, and said so
+    assert tracer.dropped_api_calls["internal_error"] == 1
+    assert tracer._api.open_sessions() == frozenset()  # nothing of it is held any more
+    assert {s.name for s in collector.spans} == {"GET /users/{user_id}", "load-user"}
+    assert collector.sessions == []
 
 
 def test_a_flush_inside_a_request_starts_its_session_once(

@@ -194,6 +194,48 @@ def test_with_a_hung_backend_the_server_stops_within_the_budget_and_says_what_it
     assert "HH_EXIT_TIMEOUT" in stopped.stderr
 
 
+def test_the_installed_uvicorn_keeps_the_signals_it_caught_where_the_sdk_looks() -> None:
+    """The SDK holds uvicorn's re-raised SIGTERM back through a private list; if an upgrade
+    moves it, the fallback below takes over, and this says so."""
+    import uvicorn
+
+    from honeyhive._signals import _uvicorn_server
+
+    server = uvicorn.Server(uvicorn.Config("apps.shutdown_fastapi:app"))
+    assert _uvicorn_server(server.handle_exit) is server
+    assert isinstance(getattr(server, "_captured_signals", None), list), uvicorn.__version__
+
+
+WITHOUT_CAPTURED_SIGNALS = [
+    sys.executable,
+    str(TESTS / "apps" / "uvicorn_without_captured_signals.py"),
+    *UVICORN[3:],
+    "{port}",
+    "--workers",
+    "2",
+]
+
+
+def test_a_uvicorn_without_its_private_signal_list_still_delivers_at_sigterm(
+    collector: Collector,
+) -> None:
+    """Django under uvicorn has no lifespan flush: only the SDK's SIGTERM handling delivers."""
+    command = [*WITHOUT_CAPTURED_SIGNALS, "apps.django_project.asgi:application"]
+    stopped = _serve_then_stop(command, _env(collector), collector=collector)
+    _assert_all_delivered(collector, stopped)
+
+
+def test_a_uvicorn_without_its_private_signal_list_still_says_what_it_lost(
+    collector: Collector,
+) -> None:
+    collector.set_fault("hang")
+    command = [*WITHOUT_CAPTURED_SIGNALS, "apps.shutdown_fastapi:app"]
+    stopped = _serve_then_stop(command, _env(collector, HH_EXIT_TIMEOUT="2"))
+    collector.clear_fault()
+    assert stopped.seconds < 2 + 1 + 0.5, stopped
+    assert _lost(stopped.stderr) == (2 * REQUESTS, 2 * REQUESTS), stopped.stderr
+
+
 def test_a_script_stopped_by_sigterm_gets_its_whole_exit_budget(collector: Collector) -> None:
     """The handler used to work its budget out after closing had begun: always 1 s."""
     collector.set_fault("slow", seconds=1.5)  # the session start, then the spans: about 3 s

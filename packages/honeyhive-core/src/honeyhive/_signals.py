@@ -11,7 +11,10 @@ closed (within their exit budget) first, in the three situations a process meets
   raises the signal again, which would kill the process before any exit hook runs. The SDK puts
   a handler in front of uvicorn's: uvicorn still shuts down gracefully, but does not raise the
   signal itself; the process exits normally, the exit hook closes the tracers, then raises
-  SIGTERM as uvicorn would have (same exit status).
+  SIGTERM as uvicorn would have (same exit status). That relies on uvicorn's private list of
+  the signals it caught (``_captured_signals``); a uvicorn without it is asked to stop through
+  its public ``should_exit`` instead (what its handler does, less its own logging), so that
+  delivery at shutdown does not depend on uvicorn's internals.
 * Any other handler (the application's own, gunicorn's worker, which ends the worker with
   ``sys.exit``) is left alone: the exit hook runs. Installing a handler later replaces ours.
 
@@ -77,9 +80,7 @@ def _uvicorn_server(handler: Any) -> Optional[Any]:
     """The uvicorn ``Server`` whose ``handle_exit`` is this handler, if it is one."""
     server = getattr(handler, "__self__", None)
     module = type(server).__module__ if server is not None else ""
-    if module.startswith("uvicorn.") and isinstance(
-        getattr(server, "_captured_signals", None), list
-    ):
+    if module.startswith("uvicorn.") and isinstance(getattr(server, "should_exit", None), bool):
         return server
     return None
 
@@ -89,10 +90,14 @@ def _in_front_of_uvicorn(
 ) -> Callable[[int, Optional[FrameType]], None]:
     def on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
         global _deferred
-        handler(signum, frame)  # uvicorn begins its graceful shutdown
-        captured = server._captured_signals
-        if signum in captured:  # uvicorn would raise it once shut down: we will, after
-            captured.remove(signum)
+        captured = getattr(server, "_captured_signals", None)
+        if isinstance(captured, list):
+            handler(signum, frame)  # uvicorn begins its graceful shutdown
+            if signum in captured:  # uvicorn would raise it once shut down: we will, after
+                captured.remove(signum)
+                _deferred = signum
+        else:  # a uvicorn that keeps its signals elsewhere: it stops, and does not raise it
+            server.should_exit = True
             _deferred = signum
 
     return on_sigterm

@@ -8,7 +8,9 @@ encoding, batching) and on the channel's senders (several requests in flight):
 * session starts and events travel together in ``POST /events/batch`` requests (a session start
   is an event of type ``session`` carrying its own ``session_id``), up to
   ``MAX_BATCH_EVENTS`` events or ``MAX_BATCH_BYTES`` bytes a request;
-* enrichments (``PUT /events``) have no batch route: they go one per request, several at once.
+* enrichments (``PUT /events``) have no batch route: they go one per request, several at once,
+  but those of one event or session one after the other, in the order they were made (the
+  backend keeps the last one it applied).
 
 Order: a session's start is sent before that session's spans, events and enrichments, but
 never by making the application wait. Session starts are numbered (:mod:`._order`); an event
@@ -16,7 +18,9 @@ or an enrichment goes in a request after the starts handed over before it are fi
 the span batches the delivery thread prepares carry a :class:`Ticket` for them (see
 ``Delivery``). A per-request session is *open* while its request runs: it starts when the
 request ends, named after the request (``GET /users/{user_id}``), and what it contains
-meanwhile is held back, not sent ahead of the start.
+meanwhile is held back, not sent ahead of the start. A request that lasts (a websocket, a long
+stream) or never ends (a response nobody closed) has its session started after
+``MAX_OPEN_SECONDS``, named as far as is known then.
 
 In test mode there is no outbox: every request is encoded exactly as it would be sent and given
 to the capture sink (``honeyhive.testing``).
@@ -25,13 +29,14 @@ to the capture sink (``honeyhive.testing``).
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
 
 from honeyhive import _forksafe as forksafe
 from honeyhive._diagnostics import DropCounter, internal_error, logger
-from honeyhive._export._order import Sequence, Ticket
+from honeyhive._export._order import After, Sequence, Ticket
 from honeyhive._export._outbox import Outbox, Parcel
 
 __all__ = [
@@ -40,6 +45,7 @@ __all__ = [
     "MAX_BATCH_EVENTS",
     "ApiChannel",
     "OpenSession",
+    "SessionNames",
     "split_batch",
 ]
 
@@ -52,6 +58,13 @@ MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: Calls and span batches held for open sessions, beyond which those sessions start early.
 MAX_HELD_CALLS = 10_000
+#: An open session starts early, named as far as is known, once it has been open this long (a
+#: websocket, a long stream: its spans are held until it starts) or when more sessions than
+#: this are open at once (requests that never end: a response nobody closed).
+MAX_OPEN_SECONDS = 30.0
+MAX_OPEN_SESSIONS = 10_000
+#: Names of the sessions started most recently, kept for their spans (see ``SessionNames``).
+RECENT_SESSION_NAMES = 10_000
 
 _SESSION, _EVENT, _UPDATE = 0, 1, 2
 _BATCH_PATH = "/events/batch"
@@ -60,6 +73,39 @@ _JSON = {"Content-Type": "application/json"}
 
 #: Builds a session's start (the batch event) when it starts: its name is known then.
 OpenSession = Callable[[], dict[str, Any]]
+
+
+class SessionNames:
+    """The names this tracer started its sessions under, for the spans in them.
+
+    A span says which session it is in (``honeyhive.session_id``) and under which name
+    (``honeyhive.session_name``). A per-request session is named when its request ends, so its
+    spans learn the name at export time, from here. Only the most recent sessions are kept (two
+    generations of ``RECENT_SESSION_NAMES``): a span of an older one, or of a session started
+    elsewhere (a caller's, one joined with ``link``), carries no name rather than a wrong one.
+    Written and read on the delivery thread only.
+    """
+
+    __slots__ = ("_current", "_previous")
+
+    def __init__(self) -> None:
+        self._current: dict[str, str] = {}
+        self._previous: dict[str, str] = {}
+
+    def add(self, session_id: object, name: object) -> None:
+        if type(session_id) is not str or type(name) is not str:
+            return
+        if len(self._current) >= RECENT_SESSION_NAMES:
+            self._previous, self._current = self._current, {}
+        self._current[session_id] = name
+
+    def get(self, session_id: str) -> Optional[str]:
+        name = self._current.get(session_id)
+        return name if name is not None else self._previous.get(session_id)
+
+    def clear(self) -> None:
+        self._current.clear()
+        self._previous.clear()
 
 
 class ApiChannel:
@@ -80,14 +126,19 @@ class ApiChannel:
         self.drops = drops
         self._scrub = scrub
         self._inbox: deque[tuple[int, dict[str, Any]]] = deque()
-        # Open sessions, by id: ``_open`` says which are open (read by the delivery thread),
-        # ``_unstarted`` who starts each (popped, atomically, by whoever starts it first).
-        self._open: dict[str, OpenSession] = {}
+        # Open sessions, by id: ``_open`` says which are open and since when (read by the
+        # delivery thread), ``_unstarted`` who starts each (popped, atomically, by whoever
+        # starts it first).
+        self._open: dict[str, float] = {}
         self._unstarted: dict[str, OpenSession] = {}
         self._held: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # calls for open sessions
         self._held_count = 0
         self.sessions = Sequence()  # session starts handed over
+        self.names = SessionNames()  # ... and the names they were started under
         self.events = Sequence()  # events handed over
+        # The latest enrichment of each event or session still unfinished: the next one of
+        # the same goes after it (the last one made is the last one the backend applies).
+        self._updates: dict[str, After] = {}
         self._lock = forksafe.Lock()  # one drain at a time
         self._closed = False
         self._sink: Optional[Callable[[str, str, bytes], None]] = None
@@ -120,14 +171,11 @@ class ApiChannel:
         thread, so that nothing of it reaches the backend before its start.
         """
         self._unstarted[session_id] = start
-        self._open[session_id] = start
+        self._open[session_id] = time.monotonic()
 
     def start_open_session(self, session_id: str) -> None:
         """Start an open session (idempotent: it starts once, here or when flushed)."""
-        start = self._unstarted.pop(session_id, None)  # whoever pops it starts it
-        if start is not None:
-            self._put(_SESSION, start())
-            self._open.pop(session_id, None)  # after the start: see start_early
+        self.start_early((session_id,))
 
     def open_sessions(self) -> frozenset[str]:
         """The sessions open right now (a snapshot)."""
@@ -135,7 +183,8 @@ class ApiChannel:
 
     def start_early(self, session_ids: Iterable[str]) -> None:
         """Start open sessions now, named as far as is known (the request ended; or a flush,
-        or too much held, before it did)."""
+        or too much held, before it did). A start that cannot be built is counted, and its
+        session is no longer open: what it holds is not held for ever."""
         for session_id in session_ids:
             start = self._unstarted.pop(session_id, None)  # whoever pops it starts it
             if start is None:
@@ -144,6 +193,7 @@ class ApiChannel:
                 self._put(_SESSION, start())
             except Exception as exc:
                 internal_error("naming a session", exc)
+                self.drops.add("internal_error")
             # Only now does it stop being open: whoever finds it closed (the delivery thread)
             # finds its start handed over already.
             self._open.pop(session_id, None)
@@ -162,12 +212,15 @@ class ApiChannel:
         """Number, encode and batch every call handed over so far; returns the ticket that
         orders a span batch prepared now after every session start handed over before it."""
         with self._lock:
+            self._start_overdue()
             # Which sessions are open is read before the calls are taken: a session found
             # closed here has its start among the calls taken below (or earlier).
             still_open = frozenset(self._open)
             calls = self._inbox
             taken = [calls.popleft() for _ in range(len(calls))]
             starts = [body for kind, body in taken if kind == _SESSION]
+            for body in starts:
+                self.names.add(body.get("session_id"), body.get("event_name"))
             rest = [(kind, body) for kind, body in taken if kind != _SESSION]
             rest = self._released(still_open) + self._hold(rest, still_open)
             if starts:
@@ -179,10 +232,31 @@ class ApiChannel:
                 first, _ = self.events.issue(len(events))
                 self._send_batches(events, (after_sessions,), self.events, first)
             after_events = Ticket(self.events, self.events.issued)
+            if self._updates:
+                self._updates = {k: v for k, v in self._updates.items() if not v.ready()}
             for kind, body in rest:
                 if kind == _UPDATE:
                     self._send_update(body, (after_sessions, after_events))
             return after_sessions
+
+    def _start_overdue(self) -> None:
+        """Start the sessions open too long, or too many (the oldest first): the memory an
+        open session holds, and the wait of what it holds, stay bounded."""
+        opened = self._open
+        try:
+            oldest = opened[next(iter(opened))]
+        except (StopIteration, KeyError, RuntimeError):  # none, or changing under us
+            return
+        now = time.monotonic()
+        excess = len(opened) - MAX_OPEN_SESSIONS
+        if excess <= 0 and now - oldest < MAX_OPEN_SECONDS:
+            return
+        overdue = []
+        for index, (session_id, since) in enumerate(list(opened.items())):
+            if index >= excess and now - since < MAX_OPEN_SECONDS:
+                break  # opened in order: the rest are younger
+            overdue.append(session_id)
+        self.start_early(overdue)
 
     def _hold(
         self, calls: list[tuple[int, dict[str, Any]]], still_open: frozenset[str]
@@ -258,8 +332,17 @@ class ApiChannel:
 
     def _send_update(self, body: dict[str, Any], after: tuple[Ticket, ...]) -> None:
         text = self._encode(body)
-        if text is not None:
-            self._send("PUT", _EVENTS_PATH, text, 1, after, None)
+        if text is None:
+            return
+        target = body.get("event_id")
+        turn: tuple[Ticket | After, ...] = after
+        mine = After()
+        if isinstance(target, str):
+            previous = self._updates.get(target)
+            if previous is not None:
+                turn = (*after, previous)
+            self._updates[target] = mine
+        self._send("PUT", _EVENTS_PATH, text, 1, turn, mine.finish)
 
     def _send(
         self,
@@ -267,7 +350,7 @@ class ApiChannel:
         path: str,
         body: bytes,
         count: int,
-        after: tuple[Ticket, ...],
+        after: tuple[Ticket | After, ...],
         done: Optional[Callable[[], None]],
     ) -> None:
         outbox = self._outbox
@@ -331,6 +414,8 @@ class ApiChannel:
         self._held_count = 0
         self.sessions.reset()
         self.events.reset()
+        self.names.clear()
+        self._updates.clear()
         with self._sink_lock:
             self._early.clear()
 

@@ -184,6 +184,8 @@ class Delivery:
                     exporter.shutdown()
             except Exception as exc:
                 internal_error("exporter shutdown", exc)
+            except SystemExit:  # a plug-in's sys.exit must not end the caller's close()
+                logger.warning("exporter %r raised SystemExit when shut down; ignored", exporter)
         self.api.close(deadline)
         return ok
 
@@ -227,8 +229,12 @@ class Delivery:
                 if self._stop.is_set() and not self._spans:
                     self.api.drain()
                     return
-            except Exception as exc:  # the thread must survive anything
+            except BaseException as exc:  # the thread must survive anything, SystemExit too
                 internal_error("delivery thread", exc)
+                # A failure that repeats is paced, not looped hot; once closing, what is left
+                # is counted by shutdown().
+                if self._stop.wait(min(max(self._delay, 0.05), 1.0)):
+                    return
 
     def _export_spans(self, drain: bool) -> None:
         spans = self._spans
@@ -249,7 +255,7 @@ class Delivery:
             if not batch:
                 continue
             try:
-                prepared = self._preparer.prepare(batch)
+                prepared = self._preparer.prepare(batch, self.api.names.get)
             except Exception as exc:
                 internal_error("preparing spans for export", exc)
                 self.span_drops.add("internal_error", len(batch))
@@ -296,11 +302,13 @@ class Delivery:
                     export_batch(spans)
             elif exporter.export(spans) is not SpanExportResult.SUCCESS:
                 drops.add("network_error", len(spans))
-        except Exception as exc:
+        except BaseException as exc:  # a plug-in's SystemExit must not end this thread
             if hasattr(exporter, "export_batch"):  # one of ours: a bug, counted as such
                 internal_error(f"exporting with {exporter!r}", exc)
             else:
-                logger.warning("exporter %r raised %s; its batch is dropped", exporter, type(exc))
+                logger.warning(
+                    "exporter %r raised %s; its batch is dropped", exporter, type(exc).__name__
+                )
             drops.add("internal_error", len(spans))
 
     # -- fork ---------------------------------------------------------------------------------

@@ -534,7 +534,7 @@ def _encode_span(span: ReadableSpan) -> bytearray:
             _write_attributes(static_out, b"\x4a", getattr(stamp, variant))
             static = stamp.encoded[variant] = bytes(static_out)
         out += static
-        _write_attributes(out, b"\x4a", stamp.span_attributes(own, default_session=False))
+        _write_attributes(out, b"\x4a", span.session_attributes(default_session=False))  # type: ignore[attr-defined]
     else:
         _write_attributes(out, b"\x4a", span.attributes)  # attributes, field 9
     dropped = span.dropped_attributes

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Optional
 
-__all__ = ["Sequence", "Ticket"]
+__all__ = ["After", "Sequence", "Ticket"]
 
 
 class Sequence:
@@ -95,3 +95,28 @@ class Ticket:
 
     def __repr__(self) -> str:
         return f"Ticket({self.number}, through={self.sequence.through})"
+
+
+class After:
+    """A ticket on one request: ready once it is finished (:meth:`finish`, from its
+    ``Parcel.done``). Keeps the enrichments of one event or session in the order they were
+    made, while enrichments of different ones go several at a time."""
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+
+    def finish(self) -> None:
+        self._done.set()
+
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, deadline: float, stop: Optional[threading.Event] = None) -> bool:
+        while not self._done.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (stop is not None and stop.is_set()):
+                return False
+            self._done.wait(min(remaining, 0.05))
+        return True

@@ -8,14 +8,17 @@ backend answers again), otherwise dropped and counted by reason.
 
 While the backend's gate is closed (``Retry-After``, back-off after failures: see
 ``_transport``) parcels wait here; a parcel's export deadline starts when it may go, so a
-request is tried at least once after the backend comes back.
+request is tried at least once after the backend comes back. The parcel that received a
+``Retry-After`` longer than its deadline waits too (at most ``MAX_PAUSES`` times), at the head
+of the queue: the pause costs time, not that request.
 
 With one sender (the OTLP exporters) parcels go strictly in order. With several (the API
 channel) several requests are in flight at once and a parcel goes as soon as it is *ready*: a
 parcel may carry :class:`~honeyhive._export._order.Ticket` s, the session starts it must not
 overtake. A parcel waits for its tickets at most ``timeout`` seconds (then goes anyway: order
-is worth a wait, not a loss). ``Parcel.done`` is called once a parcel is finished, whatever
-became of it.
+is worth a wait, not a loss); time the backend's gate is closed does not count, so that a pause
+longer than ``timeout`` does not release every parcel at once, ahead of the starts it paused
+too. ``Parcel.done`` is called once a parcel is finished, whatever became of it.
 
 ``wait(deadline)`` returns once every parcel put before the call is finished (acknowledged,
 spooled or dropped); callers compare failure counts to know which.
@@ -29,7 +32,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from opentelemetry import context as context_api
@@ -37,7 +40,7 @@ from opentelemetry import context as context_api
 from honeyhive._context import SUPPRESS_KEY, sdk_thread
 from honeyhive._diagnostics import DropCounter, internal_error, logger
 from honeyhive._export._failures import BackendReport
-from honeyhive._export._order import Ticket
+from honeyhive._export._order import After, Ticket
 from honeyhive._export._spool import Spool, SpooledParcel
 from honeyhive._export._transport import HttpTransport
 
@@ -45,6 +48,10 @@ __all__ = ["Outbox", "Parcel"]
 
 #: Failures worth keeping on disk: the backend may take the parcel later.
 _SPOOLABLE = frozenset({"network_error", "rate_limited", "shutdown"})
+#: A parcel answered with a ``Retry-After`` longer than its deadline waits for the pause to end
+#: and is tried again, at most this many times (a backend that always asks to wait is not
+#: waited for for ever: the parcel is then given up, counted as ``rate_limited``).
+MAX_PAUSES = 3
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,9 @@ class Parcel:
     headers: dict[str, str]
     count: int  # spans or calls in it
     kind: str = "spans"  # or "calls"
-    after: Sequence[Ticket] = ()  # session starts this request must not overtake
+    after: Sequence[Ticket | After] = ()  # requests (session starts...) not to overtake
     done: Optional[Callable[[], None]] = field(default=None, compare=False)
+    paused: int = field(default=0, compare=False)  # times a Retry-After sent it back to wait
 
     def ready(self) -> bool:
         return all(ticket.ready() for ticket in self.after)
@@ -222,9 +230,12 @@ class Outbox:
             _, parcel = parcels.popleft()
             self._bytes -= len(parcel.body)
             return parcel
+        # Waiting for a ticket counts from when the parcel could have gone: not while the
+        # backend was paused (the starts it waits for were paused too).
         overdue = time.monotonic() - self._timeout
+        opened = self._transport.gate.opened_at
         for index, (queued, parcel) in enumerate(parcels):
-            if queued <= overdue or parcel.ready():
+            if max(queued, opened) <= overdue or parcel.ready():
                 del parcels[index]
                 self._bytes -= len(parcel.body)
                 return parcel
@@ -249,14 +260,13 @@ class Outbox:
                 parcel = self._take()
                 if parcel is None:
                     return
+                requeued = False
                 try:
                     if parcel.after and self._senders == 1:
-                        wait_until = time.monotonic() + self._timeout
-                        for ticket in parcel.after:
-                            ticket.wait(wait_until, self._stop)
+                        self._wait_for_tickets(parcel)
                     self._wait_for_backend()
                     if self._begin_sending(me):
-                        self._send(parcel)
+                        requeued = self._send(parcel)
                 except Exception as exc:  # e.g. a header httpx cannot encode: counted, not lost
                     internal_error("sending to the backend", exc)
                     self._fail(parcel, "internal_error", final=True)
@@ -266,10 +276,13 @@ class Outbox:
                         if not abandoned:
                             self._inflight.pop(me, None)
                         self._on_wire.discard(me)
-                    if not abandoned:  # (else close() finished it already)
+                        if requeued and not abandoned:
+                            requeued = self._requeue(parcel)
+                    if not abandoned and not requeued:  # (else close() finished it already)
                         _finished(parcel)  # before waking anyone: a ticket may be ready now
                     with self._cond:
-                        self._done_count += 1
+                        if not requeued:
+                            self._done_count += 1
                         self._cond.notify_all()
             except Exception as exc:  # the sender must survive anything
                 internal_error("sending to the backend", exc)
@@ -282,6 +295,21 @@ class Outbox:
             self._on_wire.add(me)
             return True
 
+    def _wait_for_tickets(self, parcel: Parcel) -> None:
+        """One sender: the head parcel waits for the session starts it must not overtake, at
+        most ``timeout`` while the backend is open (a pause holds those starts as well)."""
+        taken = time.monotonic()
+        gate = self._transport.gate
+        while not self._stop.is_set() and not parcel.ready():
+            self._wait_for_backend()
+            now = time.monotonic()
+            deadline = max(taken, gate.opened_at) + self._timeout
+            if now >= deadline:
+                return
+            until = min(deadline, now + 0.1)  # then look at the gate again
+            for ticket in parcel.after:
+                ticket.wait(until, self._stop)
+
     def _wait_for_backend(self) -> None:
         """While the backend asked for a pause or is backed off after failures, parcels wait
         here, queued; the export deadline starts when a parcel may go."""
@@ -292,7 +320,19 @@ class Outbox:
                 return
             self._stop.wait(closed)
 
-    def _send(self, parcel: Parcel) -> None:
+    def _requeue(self, parcel: Parcel) -> bool:
+        """Put a parcel the backend asked to wait back at the head of the queue, to go when the
+        pause ends, like every parcel queued behind it (caller holds self._cond)."""
+        if self._closed:  # too late to wait: lost to the pause
+            self._drops[parcel.kind].add("rate_limited", parcel.count)
+            return False
+        self._parcels.appendleft((time.monotonic(), replace(parcel, paused=parcel.paused + 1)))
+        self._bytes += len(parcel.body)
+        return True
+
+    def _send(self, parcel: Parcel) -> bool:
+        """Send one parcel; True when the backend asked for a pause longer than the parcel's
+        deadline: it goes back to wait (see ``_requeue``) instead of being given up."""
         deadline = time.monotonic() + self._timeout
         result = self._transport.send(
             parcel.method,
@@ -307,15 +347,24 @@ class Outbox:
                 self._report.recovered()
             if self._spool is not None and self._spool.has_pending():
                 self._replay_due = True
-            return
+            return False
         if result.too_large and self._split is not None:
             halves = self._split(parcel)
             if halves is not None:  # a 413: send each half, never drop the batch whole
                 for half in halves:
-                    self._send(half)
-                return
+                    if self._send(half):
+                        self._fail(half, "rate_limited", detail=result.detail)
+                return False
         reason = result.reason or "network_error"
+        if (
+            reason == "rate_limited"
+            and parcel.paused < MAX_PAUSES
+            and not self._stop.is_set()
+            and self._transport.gate.wait_time() > 0
+        ):
+            return True  # the backend asked for a pause: wait for its end with the others
         self._fail(parcel, reason, final=result.final, detail=result.detail)
+        return False
 
     def _fail(self, parcel: Parcel, reason: str, *, final: bool = False, detail: str = "") -> None:
         with self._cond:

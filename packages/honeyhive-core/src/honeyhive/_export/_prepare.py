@@ -2,8 +2,10 @@
 
 The application thread records only what depends on the context a span started in (its session,
 evaluation ids from baggage, its event type). The tracer-wide attributes the protocol asks for
-(project, source, session name, SDK version, the ``traceloop.association.properties.*`` aliases)
-are added here, on the delivery thread, together with the secret scrubbing (secret-named keys,
+(project, source, SDK version, the ``traceloop.association.properties.*`` aliases) and the name
+of the span's session (the tracer's own, or the one a per-request session was started under;
+none when the session was started elsewhere: a span never claims another session's name) are
+added here, on the delivery thread, together with the secret scrubbing (secret-named keys,
 the API key in any text, in attribute values, lists, event names and attributes, link attributes
 and status messages) and the user's ``mask`` hook. Every exporter, the test-capture one
 included, receives the spans this module returns, so what a test sees is what the backend
@@ -43,6 +45,7 @@ __all__ = ["PreparedSpan", "SpanPreparer", "Stamp"]
 
 _ASSOCIATION = "traceloop.association.properties."
 _SESSION_ALIAS = _ASSOCIATION + "session_id"
+_SESSION_NAME = "honeyhive.session_name"
 _NAME_LIMIT = 1024
 _T = TypeVar("_T")
 #: The SDK's own linkage and bookkeeping: never given to the mask hook (the evaluation ids
@@ -95,7 +98,6 @@ class Stamp:
         static: dict[str, Any] = {
             "honeyhive.source": settings.source,
             _ASSOCIATION + "source": settings.source,
-            "honeyhive.session_name": settings.session_name,
             "honeyhive.tracer_version": __version__,
         }
         if settings.project:
@@ -106,21 +108,34 @@ class Stamp:
         # Settings are text the user gave too (a session named from a command line that
         # carried the key): scrubbed once, here, like every other exported text.
         static = {name: self.scrub_text(v) if type(v) is str else v for name, v in static.items()}
+        #: The tracer-wide part: the same on every span of this tracer, whatever its session.
         self.static: Mapping[str, Any] = MappingProxyType(static)
+        self.session_id = session_id
+        #: The name of the tracer's own session (a span in another session names that one).
+        self.session_name = self.scrub_text(settings.session_name)
         #: The tracer-wide part plus the tracer's own session, for spans without one of theirs.
         self.static_with_session: Mapping[str, Any] = MappingProxyType(
-            {**static, "honeyhive.session_id": session_id, _SESSION_ALIAS: session_id}
+            {**static, **self._linkage(session_id, True)}
         )
-        self.static_keys = frozenset(static)
-        self.session_id = session_id
+        #: Keys a span's own attributes must not repeat for the encoder's cached bytes to be
+        #: used as they are (see ``_encoding``).
+        self.static_keys = frozenset(self.static_with_session) - {
+            "honeyhive.session_id",
+            _SESSION_ALIAS,
+        }
         self.secret_keys = secret_keys
         self.mask = mask
         self.encoded: dict[str, bytes] = {}  # encoder-owned cache (e.g. "protobuf" -> bytes)
 
     def span_attributes(
-        self, own: Mapping[str, Any], default_session: bool = True
+        self,
+        own: Mapping[str, Any],
+        default_session: bool = True,
+        session_name: Optional[str] = None,
     ) -> dict[str, Any]:
-        """The span-specific attributes to send: its session, its own (scrubbed), its type.
+        """The span-specific attributes to send: its session (and that session's name:
+        ``session_name`` for a session other than the tracer's own, left out when unknown), its
+        own attributes (scrubbed), its type.
 
         With ``default_session=False`` the tracer's own session is left out for a span that has
         no session of its own (the encoder writes it from bytes it encoded once).
@@ -128,7 +143,7 @@ class Stamp:
         session = None
         try:
             session = own.get("honeyhive.session_id")
-            out = self._linkage(session, default_session)
+            out = self._linkage(session, default_session, session_name)
             failed = self._clean_into(out, own)
             if failed:
                 out[MASK_ERRORS] = failed
@@ -138,14 +153,24 @@ class Stamp:
             return out
         except Exception as exc:  # fail closed: the linkage only, never unscrubbed values
             internal_error("preparing a span's attributes", exc)
-            return self._linkage(session if type(session) is str else None, default_session)
+            session = session if type(session) is str else None
+            return self._linkage(session, default_session, session_name)
 
-    def _linkage(self, session: Any, default_session: bool) -> dict[str, Any]:
+    def _linkage(
+        self, session: Any, default_session: bool, session_name: Optional[str] = None
+    ) -> dict[str, Any]:
+        """The session a span is in, and its name when known: a span never claims the name
+        of a session it is not in (a per-request session is not the tracer's own)."""
         out: dict[str, Any] = {}
-        if session or default_session:
-            session = session or self.session_id
-            out["honeyhive.session_id"] = session
-            out[_SESSION_ALIAS] = session
+        if not session and not default_session:
+            return out
+        session = session or self.session_id
+        out["honeyhive.session_id"] = session
+        out[_SESSION_ALIAS] = session
+        if session == self.session_id:
+            out[_SESSION_NAME] = self.session_name
+        elif session_name is not None:
+            out[_SESSION_NAME] = self.scrub_text(session_name)
         return out
 
     def clean(self, attributes: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -233,14 +258,24 @@ class PreparedSpan(ReadableSpan):
 
     _hh_stamp: Stamp
     _hh_attributes: Optional[Mapping[str, Any]]
+    _hh_session_name: Optional[str]  # the name of the span's session, if not the tracer's
 
     @classmethod
-    def of(cls, original: ReadableSpan, stamp: Stamp) -> PreparedSpan:
+    def of(
+        cls, original: ReadableSpan, stamp: Stamp, session_name: Optional[str] = None
+    ) -> PreparedSpan:
         span = cls.__new__(cls)
         span.__dict__.update(original.__dict__)
         span._hh_stamp = stamp
         span._hh_attributes = None
+        span._hh_session_name = session_name
         return span
+
+    def session_attributes(self, default_session: bool = True) -> dict[str, Any]:
+        """What :meth:`Stamp.span_attributes` adds to the tracer-wide part for this span."""
+        return self._hh_stamp.span_attributes(
+            self.own_attributes(), default_session, self._hh_session_name
+        )
 
     def own_attributes(self) -> Mapping[str, Any]:
         """The attributes the span was given (before the stamp)."""
@@ -250,10 +285,7 @@ class PreparedSpan(ReadableSpan):
     def attributes(self) -> Mapping[str, Any]:
         merged = self._hh_attributes
         if merged is None:
-            stamp = self._hh_stamp
-            merged = MappingProxyType(
-                {**stamp.static, **stamp.span_attributes(self.own_attributes())}
-            )
+            merged = MappingProxyType({**self._hh_stamp.static, **self.session_attributes()})
             self._hh_attributes = merged
         return merged
 
@@ -324,7 +356,22 @@ class SpanPreparer:
     ) -> None:
         self.stamp = Stamp(settings, session_id, secret_keys, mask)
 
-    def prepare(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+    def prepare(
+        self,
+        spans: Sequence[ReadableSpan],
+        session_names: Optional[Callable[[str], Optional[str]]] = None,
+    ) -> list[ReadableSpan]:
+        """``session_names``: the name of a session the tracer started, by id (None: unknown)."""
         stamp = self.stamp
         of = PreparedSpan.of
-        return [of(span, stamp) for span in spans]
+        if session_names is None:
+            return [of(span, stamp) for span in spans]
+        own = stamp.session_id
+        prepared: list[ReadableSpan] = []
+        for span in spans:
+            session = (span._attributes or {}).get("honeyhive.session_id")
+            name = None
+            if type(session) is str and session != own:
+                name = session_names(session)
+            prepared.append(of(span, stamp, name))
+        return prepared

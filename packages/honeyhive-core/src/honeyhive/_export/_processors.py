@@ -88,7 +88,9 @@ class SessionProcessor(SpanProcessor):
 
 
 class IsolatedProcessor(SpanProcessor):
-    """Runs a plug-in processor so that nothing it raises reaches the application."""
+    """Runs a plug-in processor so that nothing it raises reaches the application: no
+    exception, and no ``SystemExit`` (a plug-in's ``sys.exit``). ``KeyboardInterrupt`` is left
+    alone: on the application's thread it is the user's Ctrl-C."""
 
     def __init__(self, name: str, inner: SpanProcessor) -> None:
         self.name = name
@@ -96,7 +98,7 @@ class IsolatedProcessor(SpanProcessor):
         self._failures = itertools.count()
         self.failures = 0
 
-    def _failed(self, hook: str, exc: Exception) -> None:
+    def _failed(self, hook: str, exc: BaseException) -> None:
         self.failures = next(self._failures) + 1  # thread-safe under the GIL (one C call)
         logger.warning(
             "span processor %r raised in %s (%s); ignored", self.name, hook, type(exc).__name__
@@ -105,25 +107,25 @@ class IsolatedProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         try:
             self._inner.on_start(span, parent_context=parent_context)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self._failed("on_start", exc)
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
             self._inner.on_end(span)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self._failed("on_end", exc)
 
     def shutdown(self) -> None:
         try:
             self._inner.shutdown()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self._failed("shutdown", exc)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         try:
             return bool(self._inner.force_flush(timeout_millis))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self._failed("force_flush", exc)
             return False
 

@@ -119,6 +119,11 @@ class BackendGate:
     def wait_time(self) -> float:
         return max(0.0, self._closed_until - time.monotonic())
 
+    @property
+    def opened_at(self) -> float:
+        """When the latest window ends or ended (``time.monotonic``; 0 if there was none)."""
+        return self._closed_until
+
 
 _gates: dict[str, BackendGate] = {}
 _gates_lock = forksafe.Lock()

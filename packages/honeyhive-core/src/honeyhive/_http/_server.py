@@ -511,9 +511,21 @@ class RequestTracer:
             return existing, False  # an allowed incoming session (already validated by extract)
         if not self.config.session_per_request:
             return None, False
-        # A version-4 UUID from the fast generator OpenTelemetry uses for trace ids: a session
-        # id is an identifier, not a secret, and os.urandom is a system call per request.
-        return str(uuid.UUID(int=random.getrandbits(128), version=4)), True
+        return _new_session_id(), True
+
+
+#: The version (4) and variant (RFC 4122) bits of a random UUID, over its 128-bit integer.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _new_session_id() -> str:
+    """A random (version 4) UUID in its usual text form, from the fast generator OpenTelemetry
+    uses for trace ids: a session id is an identifier, not a secret, and ``os.urandom`` is a
+    system call. Formatted directly: ``str(uuid.UUID(...))`` costs three times as much, on
+    every request."""
+    digits = "%032x" % (random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def exit_budget(tracer: HoneyHiveTracer) -> float:

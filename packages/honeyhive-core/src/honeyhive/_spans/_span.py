@@ -61,6 +61,10 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 # W3C trace context level 2 "random" flag (OpenTelemetry >= 1.39); absent before.
 _RANDOM: Optional[int] = getattr(TraceFlags, "RANDOM_TRACE_ID", None)
+# The same with the random flag, made once: a TraceFlags is an object the garbage collector
+# tracks, and one per span, queued until exported, makes every collection longer.
+_SAMPLED_RANDOM = TraceFlags(_SAMPLED | _RANDOM) if _RANDOM else _SAMPLED
+_NOT_SAMPLED_RANDOM = TraceFlags(_NOT_SAMPLED | _RANDOM) if _RANDOM else _NOT_SAMPLED
 
 
 _NAME_LIMIT = 1024
@@ -533,9 +537,10 @@ class SpanFactory:
         sdk_tracer = self._sdk_tracer
         sampled = sdk_tracer.sampler.should_sample(context, trace_id, name, kind, attributes, links)
         decision = sampled.decision
-        flags = _SAMPLED if decision is Decision.RECORD_AND_SAMPLE else _NOT_SAMPLED
-        if random_id:
-            flags = TraceFlags(flags | _RANDOM)  # type: ignore[operator]
+        if decision is Decision.RECORD_AND_SAMPLE:
+            flags = _SAMPLED_RANDOM if random_id else _SAMPLED
+        else:
+            flags = _NOT_SAMPLED_RANDOM if random_id else _NOT_SAMPLED
         span_context = SpanContext(
             trace_id,
             self.id_generator.generate_span_id(),
