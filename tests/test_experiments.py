@@ -632,13 +632,39 @@ def test_the_experiment_routes_refuse_what_the_others_refuse(local: RunningColle
         f"{local.url}/v1/runs", content=b'{"name":', headers={"Content-Type": "application/json"}
     )
     assert bad.status_code == 400
-    assert "not JSON" in bad.json()["error"]
+    assert bad.json()["error"].startswith("createRun: malformed JSON")
     wrong = httpx.put(f"{local.url}/v1/runs/{run_id}", json={"event_ids": "not a list"})
     assert wrong.status_code == 400
     assert wrong.json()["error"] == 'updateRun: event_ids must be a list, got "not a list"'
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").json()["evaluation"]["name"] == "kept"
     assert httpx.delete(f"{local.url}/v1/runs/{run_id}").status_code == 200
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").status_code == 404
+
+
+def test_a_body_that_could_not_be_answered_again_is_refused(local: RunningCollector) -> None:
+    """NaN, an infinity, ids that are not strings, nesting too deep: each a 400 naming it, and
+    the runs already stored still answer (one such run used to make every read of it a 500)."""
+    kept = httpx.post(f"{local.url}/v1/runs", json={"name": "kept"}).json()["run_id"]
+    json_type = {"Content-Type": "application/json"}
+    refused = {
+        b'{"name": "x", "configuration": {"temperature": NaN}}': "NaN is not JSON",
+        b'{"name": "x", "metadata": {"score": Infinity}}': "Infinity is not JSON",
+        b'{"name": "x", "results": {"big": 1e999}}': "out of range",
+        b'{"name": "x", "datapoint_ids": [{"id": 1}]}': "datapoint_ids must hold strings",
+        b'{"name": "x", "event_ids": ["ok", 7]}': "event_ids must hold strings",
+        b'{"name": "x", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}": "nested",
+    }
+    for body, says in refused.items():
+        answer = httpx.post(f"{local.url}/v1/runs", content=body, headers=json_type, timeout=10)
+        assert answer.status_code == 400, (body[:60], answer.text[:200])
+        assert says in answer.json()["error"], answer.json()
+    points = httpx.post(f"{local.url}/v1/datapoints", json={"inputs": {}, "linked_datasets": [1]})
+    assert points.status_code == 400, points.text
+    runs = httpx.get(f"{local.url}/api/runs", timeout=10)
+    assert runs.status_code == 200, runs.text
+    assert [run["run_id"] for run in runs.json()["runs"]] == [kept]
+    for path in (f"/v1/runs/{kept}", f"/v1/runs/{kept}/result", f"/api/runs/{kept}"):
+        assert httpx.get(local.url + path, timeout=10).status_code == 200, path
 
 
 def test_the_printed_table(local: RunningCollector, capsys: pytest.CaptureFixture[str]) -> None:
