@@ -78,7 +78,7 @@ def json_fields(data: bytes, fields: Mapping[str, type], what: str) -> dict[str,
         if value is not None and not isinstance(value, kind):
             expected = {"dict": "an object", "list": "a list", "str": "a string"}[kind.__name__]
             raise PayloadError(f"{what}: {name} must be {expected}, got {json.dumps(value)[:60]}")
-        if name in _ID_LISTS and value is not None:
+        if name in _ID_LISTS and isinstance(value, list):
             for item in value:
                 if not isinstance(item, str):
                     shown = json.dumps(item)[:60]
