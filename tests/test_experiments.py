@@ -443,6 +443,63 @@ def test_ctrl_c_stops_the_run_and_marks_it_cancelled(
     assert len(runs[0]["event_ids"]) >= 2
 
 
+def test_a_large_run_is_delivered_before_the_tracer_closes(
+    local: RunningCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of session enrichments are still queued when the last datapoint finishes;
+    evaluate waits for them as long as the backend takes them, rather than one flush round
+    and the few seconds closing the tracer gives (short here, to show it in a test)."""
+    monkeypatch.setenv("HH_EXPORT_TIMEOUT", "0.5")
+    monkeypatch.setenv("HH_EXIT_TIMEOUT", "0.1")
+    count = 2000
+    result = evaluate(
+        lambda datapoint: {"n": datapoint["inputs"]["n"]},
+        dataset=[{"inputs": {"n": i}} for i in range(count)],
+        evaluators=[lambda outputs: outputs["n"] % 3],
+        server_url=local.url,
+        max_workers=8,
+        print_results=False,
+    )
+    stats = httpx.get(f"{local.url}/api/stats", timeout=10).json()
+    assert stats["sessions"] == count
+    assert stats["updates"] == count  # every session's outputs and metrics arrived
+    stored = _result(local.url, result.run_id)
+    assert all(row["metrics"] == {"<lambda>": row["outputs"]["n"] % 3} for row in stored["rows"])
+    assert result.not_recorded == []
+
+
+def test_what_did_not_reach_the_backend_is_said_in_the_result(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from honeyhive.collector import start
+
+    monkeypatch.setenv("HH_EXPORT_TIMEOUT", "1")
+    monkeypatch.setenv("HH_EXIT_TIMEOUT", "0.5")
+
+    with start(port=0, db_path=tmp_path / "gone.db") as running:
+        url = running.url
+
+        def answer(datapoint: dict[str, Any]) -> dict[str, Any]:
+            if datapoint["inputs"]["n"] == 0:
+                running.__exit__(None, None, None)  # the backend goes away mid-run
+            return {"n": datapoint["inputs"]["n"]}
+
+        result = evaluate(
+            answer,
+            dataset=[{"inputs": {"n": i}} for i in range(4)],
+            server_url=url,
+            max_workers=1,
+        )
+    assert result.status == "completed"  # every datapoint ran ...
+    said = " | ".join(result.not_recorded)  # ... but the backend did not get it: said so
+    assert f"PUT /v1/runs/{result.run_id}" in said
+    assert "session starts and enrichments (outputs, metrics) not delivered" in said
+    assert result.model_dump()["not_recorded"] == result.not_recorded
+    printed = capsys.readouterr().out
+    assert "NOT RECORDED:" in printed
+    assert "not delivered" in printed
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys
