@@ -500,6 +500,44 @@ def test_what_did_not_reach_the_backend_is_said_in_the_result(
     assert "not delivered" in printed
 
 
+def test_ctrl_c_while_the_run_is_delivered_still_marks_it_cancelled(
+    local: RunningCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for delivery after the last datapoint can be long; Ctrl-C during it stops the
+    wait, and the run is still updated (cancelled) rather than left pending for ever."""
+    import os
+    import signal
+
+    from honeyhive._collector.store import Store
+
+    slow_update = Store.add_update
+
+    def add_update(self: Store, update: Any) -> None:  # a backend slow to take enrichments
+        time.sleep(0.1)
+        slow_update(self, update)
+
+    monkeypatch.setattr(Store, "add_update", add_update)
+    count = 20
+
+    def answer(datapoint: dict[str, Any]) -> dict[str, Any]:
+        if datapoint["inputs"]["n"] == count - 1:  # the last one: Ctrl-C once it is done
+            threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return {"n": datapoint["inputs"]["n"]}
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(
+            answer,
+            dataset=[{"inputs": {"n": i}} for i in range(count)],
+            server_url=local.url,
+            max_workers=1,
+            name="stopped while delivering",
+            print_results=False,
+        )
+    runs = httpx.get(f"{local.url}/v1/runs", timeout=10).json()["evaluations"]
+    assert [(r["name"], r["status"]) for r in runs] == [("stopped while delivering", "cancelled")]
+    assert len(runs[0]["event_ids"]) == count  # every datapoint ran; the run names them all
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys

@@ -10,8 +10,9 @@
    after Ctrl-C.
 5. The result, computed here (see ``_result``), printed as a table when ``print_results``.
 
-Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops handing out datapoints, keeps what
-finished, marks the run ``cancelled``, flushes, and raises ``KeyboardInterrupt`` again.
+Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops handing out datapoints (or the
+wait for delivery), keeps what finished, marks the run ``cancelled``, flushes, and raises
+``KeyboardInterrupt`` again.
 Datapoints already running are abandoned: their threads are daemons, so they do not hold up
 the exit.
 """
@@ -262,7 +263,10 @@ def evaluate(
                 with pool.changed:  # nothing more is added once stopped
                     finished = dict(pool.finished)
             results = _in_order(points, finished, run_id)
-            _deliver(tracer)
+            try:
+                _deliver(tracer)
+            except KeyboardInterrupt as exc:  # Ctrl-C while waiting: as during the datapoints
+                interrupted = interrupted or exc
             summary = _summary(
                 results, run_id, run_name, points, call, aggregate_function, interrupted
             )
