@@ -538,6 +538,47 @@ def test_ctrl_c_while_the_run_is_delivered_still_marks_it_cancelled(
     assert len(runs[0]["event_ids"]) == count  # every datapoint ran; the run names them all
 
 
+def test_hostile_outputs_and_metrics_are_recorded_and_said(local: RunningCollector) -> None:
+    """NaN, infinities, objects JSON cannot hold and a huge string, from the function and the
+    evaluators: the run completes, the collector stores and answers it, and what could not be
+    a metric is said as that evaluator's error in words a user understands."""
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<Opaque>"
+
+    def answer(datapoint: dict[str, Any]) -> Any:
+        n = datapoint["inputs"]["n"]
+        if n == 0:
+            return {"nan": float("nan"), "inf": float("inf"), "obj": Opaque(), "big": "x" * 200_000}
+        return Opaque() if n == 1 else {"n": n}
+
+    def judge(outputs: Any, inputs: dict[str, Any]) -> Any:
+        return {0: 1, 1: 1, 2: float("nan"), 3: float("-inf"), 4: {"score": float("nan")}}[
+            inputs["n"]
+        ]
+
+    result = evaluate(
+        answer,
+        dataset=[{"inputs": {"n": i}} for i in range(5)],
+        evaluators=[judge],
+        server_url=local.url,
+        print_results=False,
+    )
+    assert result.status == "completed"
+    errors = [point.evaluator_errors.get("judge") for point in result.datapoints]
+    assert errors == [
+        None,
+        None,
+        "returned nan, not a finite number",
+        "returned -inf, not a finite number",
+        "score: not a finite number, a bool or a string",
+    ]
+    stored = _result(local.url, result.run_id)
+    assert [row["metrics"] for row in stored["rows"]] == [{"judge": 1}, {"judge": 1}, {}, {}, {}]
+    assert httpx.get(f"{local.url}/api/runs/{result.run_id}", timeout=10).status_code == 200
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys
