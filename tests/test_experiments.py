@@ -579,6 +579,23 @@ def test_hostile_outputs_and_metrics_are_recorded_and_said(local: RunningCollect
     assert httpx.get(f"{local.url}/api/runs/{result.run_id}", timeout=10).status_code == 200
 
 
+def test_the_client_never_shows_credentials_in_its_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from honeyhive import MissingApiKeyError
+
+    monkeypatch.delenv("HH_API_KEY", raising=False)
+    monkeypatch.delenv("HONEYHIVE_API_KEY", raising=False)
+    client = HoneyHive(server_url="https://robot:hunter2@api.example.com/?token=tok-secret")
+    with client:
+        shown = [repr(client)]
+        with pytest.raises(MissingApiKeyError) as raised:
+            client.datasets.list()
+        shown.append(str(raised.value))
+    for text in shown:
+        assert "api.example.com" in text
+        assert "hunter2" not in text, text
+        assert "tok-secret" not in text, text
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from honeyhive._diagnostics import logger
 from honeyhive._experiments._client import APIError, HoneyHive
+from honeyhive._http import redact_url
 
 __all__ = ["Datapoint", "Dataset", "external_dataset", "fetch_dataset"]
 
@@ -85,7 +86,7 @@ def fetch_dataset(client: HoneyHive, dataset_id: str) -> Dataset:
     answer = client.datasets.list(dataset_id=dataset_id)
     found = [d for d in answer.get("datasets") or [] if isinstance(d, Mapping)]
     if not found:
-        raise ValueError(f"Dataset not found: {dataset_id!r} (at {client.server_url})")
+        raise ValueError(f"Dataset not found: {dataset_id!r} (at {redact_url(client.server_url)})")
     ids = [str(i) for i in found[0].get("datapoints") or []]
     points = []
     for point_id in ids:

@@ -40,6 +40,7 @@ from honeyhive._experiments._result import (
 )
 from honeyhive._experiments._run import Call, RunSpec, run_datapoint
 from honeyhive._experiments._stats import AGGREGATES
+from honeyhive._http import redact_url
 from honeyhive._settings import is_loopback_url
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ def evaluate(
             logger.warning(
                 "evaluate: run %s at %s is incomplete: %s",
                 run_id,
-                client.server_url,
+                redact_url(client.server_url),
                 "; ".join(summary.not_recorded),
             )
     finally:
