@@ -596,6 +596,68 @@ def test_the_client_never_shows_credentials_in_its_url(monkeypatch: pytest.Monke
         assert "tok-secret" not in text, text
 
 
+class _DatasetApi:
+    """A HoneyHive API on loopback with one dataset of three datapoints: ``a`` is there,
+    ``gone`` was deleted (404), and ``busy`` answers 429; it records what was called."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+
+        calls = self.calls = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                calls.append(self.path)
+                status, body = 404, {"error": "no such thing"}
+                if self.path.startswith("/v1/datasets"):
+                    status, body = (
+                        200,
+                        {"datasets": [{"id": "ds", "datapoints": ["a", "gone", "busy"]}]},
+                    )
+                elif self.path == "/v1/datapoints/a":
+                    status, body = 200, {"datapoint": [{"id": "a", "inputs": {"n": 1}}]}
+                elif self.path == "/v1/datapoints/busy":
+                    status, body = 429, {"error": "rate limited"}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                calls.append("POST " + self.path)
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_datapoint_that_cannot_be_fetched_stops_the_run_before_it_starts() -> None:
+    from honeyhive.experiments import APIError
+
+    api = _DatasetApi()
+    try:
+        with pytest.raises(APIError) as raised:
+            evaluate(lambda dp: dp, dataset_id="ds", server_url=api.url, print_results=False)
+    finally:
+        api.close()
+    assert raised.value.status_code == 429
+    assert "/v1/datapoints/gone" in api.calls  # a deleted one is skipped, and the fetch goes on
+    assert not [call for call in api.calls if call.startswith("POST")]  # no run was created
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys

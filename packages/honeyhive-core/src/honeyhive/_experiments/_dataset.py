@@ -80,7 +80,9 @@ def external_dataset(dataset: Any) -> Dataset:
 
 
 def fetch_dataset(client: HoneyHive, dataset_id: str) -> Dataset:
-    """A HoneyHive dataset and its datapoints (one that cannot be fetched is skipped, said)."""
+    """A HoneyHive dataset and its datapoints. One the API says does not exist (404: deleted
+    since it was added) is skipped, with a WARNING; any other failure (the API down, 429, 5xx)
+    raises ``APIError``: a run quietly smaller than its dataset would compare wrongly."""
     if not isinstance(dataset_id, str) or not dataset_id.strip():
         raise ValueError(f"dataset_id must be a non-empty string, got {dataset_id!r}")
     answer = client.datasets.list(dataset_id=dataset_id)
@@ -93,6 +95,8 @@ def fetch_dataset(client: HoneyHive, dataset_id: str) -> Dataset:
         try:
             got = client.datapoints.get(point_id).get("datapoint") or []
         except APIError as exc:
+            if exc.status_code != 404:
+                raise
             logger.warning(
                 "evaluate: datapoint %s of dataset %s skipped: %s", point_id, dataset_id, exc
             )
