@@ -658,6 +658,45 @@ def test_a_datapoint_that_cannot_be_fetched_stops_the_run_before_it_starts() -> 
     assert not [call for call in api.calls if call.startswith("POST")]  # no run was created
 
 
+def test_user_code_lands_in_its_own_datapoints_session(local: RunningCollector) -> None:
+    """With four workers interleaving: ``enrich_session``, ``tracer.create_event``, nested
+    ``@trace`` and a thread the function starts all land in that datapoint's session."""
+    from honeyhive import enrich_session, trace
+
+    @trace
+    def step(n: int) -> int:
+        time.sleep(0.002 * (n % 3))
+        return n
+
+    def answer(datapoint: dict[str, Any], tracer: Any) -> dict[str, Any]:
+        n = datapoint["inputs"]["n"]
+        enrich_session(metadata={"mine": n})
+        tracer.create_event(f"event {n}", "tool", inputs={"n": n})
+        worker = threading.Thread(target=step, args=(n,))
+        worker.start()
+        worker.join()
+        return {"n": step(n)}
+
+    result = evaluate(
+        answer,
+        dataset=[{"inputs": {"n": i}} for i in range(12)],
+        server_url=local.url,
+        max_workers=4,
+        print_results=False,
+    )
+    assert [p.error for p in result.datapoints] == [None] * 12
+    for point in result.datapoints:
+        n = point.inputs["n"]
+        stored = _session(local.url, point.session_id)
+        assert stored["session"]["metadata"]["mine"] == n
+        assert stored["session"]["metadata"]["datapoint_id"] == point.datapoint_id
+        assert [e.get("name") for e in stored["events"]] == [f"event {n}"], stored["events"]
+        names = sorted(span["name"].rsplit(".", 1)[-1] for span in stored["spans"])
+        assert names == ["answer", "step", "step"], names
+        for span in stored["spans"]:
+            assert span["attributes"]["honeyhive_metadata.datapoint_id"] == point.datapoint_id
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys
