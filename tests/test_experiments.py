@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 import pytest
@@ -218,6 +218,75 @@ def test_comparing_two_runs_gives_the_deltas(local: RunningCollector) -> None:
     with HoneyHive(server_url=local.url) as client:
         legacy = client.experiments.compare_runs(new.run_id, old.run_id)
     assert legacy["commonDatapoints"] == list(expected)
+
+
+def test_a_comparison_says_why_each_datapoint_changed(local: RunningCollector) -> None:
+    """The new run's error, the old run's error that is gone, or the explanation that changed:
+    in the API's rows and in ``honeyhive runs --compare``."""
+    import subprocess
+    import sys
+
+    from support.local_collector import clean_env
+
+    def version(broken: int, short: bool) -> Callable[[dict[str, Any]], str]:
+        def answer(datapoint: dict[str, Any]) -> str:
+            if datapoint["inputs"]["n"] == broken:
+                raise RuntimeError(f"no answer for {broken}")
+            return "yes" if short else "yes, certainly"
+
+        return answer
+
+    def brevity(outputs: str) -> dict[str, Any]:
+        return {"score": 1 / len(outputs), "explanation": f"{len(outputs)} characters"}
+
+    data = _dataset(3)
+    old = evaluate(
+        version(0, False),
+        dataset=data,
+        evaluators=[brevity],
+        server_url=local.url,
+        print_results=False,
+    )
+    new = evaluate(
+        version(1, True),
+        dataset=data,
+        evaluators=[brevity],
+        server_url=local.url,
+        print_results=False,
+    )
+    answer = httpx.get(f"{local.url}/api/runs/{new.run_id}/compare/{old.run_id}", timeout=10)
+    why = {row["datapoint_id"]: (row["verdict"], row["why"]) for row in answer.json()["rows"]}
+    assert why == {
+        "EXT-q0": ("improved", "fixed: RuntimeError: no answer for 0"),
+        "EXT-q1": ("regressed", "new: RuntimeError: no answer for 1"),
+        "EXT-q2": ("improved", "brevity: 3 characters"),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "honeyhive",
+            "runs",
+            "--url",
+            local.url,
+            new.run_id,
+            "--compare",
+            old.run_id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(
+        line.startswith("EXT-q1") and line.endswith("new: RuntimeError: no answer for 1")
+        for line in lines
+    ), done.stdout
+    assert any(
+        line.startswith("EXT-q2") and line.endswith("brevity: 3 characters") for line in lines
+    ), done.stdout
 
 
 def test_async_functions_and_evaluators_are_awaited(local: RunningCollector) -> None:
@@ -746,7 +815,9 @@ def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_pat
     compared = runs("--url", local.url, new.run_id, "--compare", old.run_id)
     assert "2 regressed" in compared
     assert "1 unchanged" in compared
-    assert any(line.split() == ["EXT-q1", "-1.000", "regressed"] for line in compared.splitlines())
+    assert any(
+        line.split() == ["EXT-q1", "-1.000", "regressed", "-"] for line in compared.splitlines()
+    )
 
 
 def test_the_example_works_as_written(local: RunningCollector) -> None:

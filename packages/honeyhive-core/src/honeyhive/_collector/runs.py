@@ -463,6 +463,7 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
                 "new": {k: new_row[k] for k in _COMPARED},
                 "deltas": changes,
                 "verdict": verdict,
+                "why": _why(new_row, old_row, names),
             }
         )
     return {
@@ -474,3 +475,18 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
         "rows": rows,
         "counts": counts,
     }
+
+
+def _why(new_row: dict[str, Any], old_row: dict[str, Any], numeric: list[str]) -> Optional[str]:
+    """Why a datapoint changed, in words: the new run's error, the old run's error that is
+    gone, else the text metrics (an evaluator's explanation) that changed."""
+    if new_row["error"]:
+        return f"new: {new_row['error']}"
+    if old_row["error"]:
+        return f"fixed: {old_row['error']}"
+    said = [
+        f"{name.removesuffix('_explanation')}: {value}"
+        for name, value in new_row["metrics"].items()
+        if name not in numeric and isinstance(value, str) and old_row["metrics"].get(name) != value
+    ]
+    return "; ".join(said) or None

@@ -1161,18 +1161,6 @@
     redraw = () => showRun(runId);
   }
 
-  // What a row of a comparison says about why it changed: the new run's error, the old one's
-  // that is gone, else the text metrics (an evaluator's explanation) that changed.
-  function whyText(row, numeric) {
-    if (row.new.error) return "new: " + row.new.error;
-    if (row.old.error) return "fixed: " + row.old.error;
-    const said = Object.keys(row.new.metrics || {})
-      .filter((n) => !numeric.includes(n) && typeof row.new.metrics[n] === "string")
-      .filter((n) => (row.old.metrics || {})[n] !== row.new.metrics[n])
-      .map((n) => n.replace(/_explanation$/, "") + ": " + row.new.metrics[n]);
-    return said.length ? said.join("; ") : null;
-  }
-
   async function showComparison(newId, oldId) {
     const compared = await api("/api/runs/" + encodeURIComponent(newId) + "/compare/" + encodeURIComponent(oldId));
     if (!compared) {
@@ -1194,7 +1182,7 @@
       names.map((n) => '<td class="num">' + '<span class="muted">' + esc(metricText(r.old.metrics[n])) + " → </span>" +
         esc(metricText(r.new.metrics[n])) + " " + deltaText(r.deltas[n]) + "</td>").join("") +
       '<td><span class="verdict ' + r.verdict + '">' + r.verdict + "</span></td>" +
-      valueCell(whyText(r, names), r.new.error ? "why err-text" : "why") +
+      valueCell(r.why, r.new.error ? "why err-text" : "why") +
       '<td class="mono nowrap">' + link({ session: r.old.session_id }, "old") + " · " + link({ session: r.new.session_id }, "new") + "</td></tr>").join("");
     main.innerHTML = '<div class="crumbs">' + link({}, "Sessions") + " / " + link({ view: "runs" }, "runs") +
       ' / comparison <span class="live muted" id="live"></span></div>' +
