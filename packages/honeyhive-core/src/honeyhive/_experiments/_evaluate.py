@@ -5,10 +5,11 @@
 2. The run: ``POST /v1/runs`` (``pending``, the configuration, the datapoint ids).
 3. The datapoints, at most ``max_workers`` at a time, each in its own session (see ``_run``),
    all through one tracer (sessions, spans and enrichments go out batched, in the background).
-4. The tracer flushed, then ``PUT /v1/runs/{id}``: the status, and the sessions in dataset
-   order. ``completed``; ``failed`` when the function raised on every datapoint; ``cancelled``
-   after Ctrl-C.
-5. The result, computed here (see ``_result``), printed as a table when ``print_results``.
+4. What the datapoints sent, delivered (``_deliver``), then ``PUT /v1/runs/{id}``: the status,
+   and the sessions in dataset order. ``completed``; ``failed`` when the function raised on
+   every datapoint; ``cancelled`` after Ctrl-C.
+5. The result, computed here (see ``_result``), with what did not reach the backend in
+   ``not_recorded``; printed as a table when ``print_results``.
 
 Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops handing out datapoints (or the
 wait for delivery), keeps what finished, marks the run ``cancelled``, flushes, and raises
