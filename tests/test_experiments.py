@@ -518,7 +518,7 @@ def test_a_large_run_is_delivered_before_the_tracer_closes(
     """Thousands of session enrichments are still queued when the last datapoint finishes;
     evaluate waits for them as long as the backend takes them, rather than one flush round
     and the few seconds closing the tracer gives (short here, to show it in a test)."""
-    monkeypatch.setenv("HH_EXPORT_TIMEOUT", "0.5")
+    monkeypatch.setenv("HH_EXPORT_TIMEOUT", "2")
     monkeypatch.setenv("HH_EXIT_TIMEOUT", "0.1")
     count = 2000
     result = evaluate(
