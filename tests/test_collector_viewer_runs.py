@@ -115,12 +115,17 @@ def test_runs_are_listed_and_two_compare(
     assert chromium.evaluate("location.search") == f"?run={new}&compare={old}"
     assert chromium.evaluate("document.getElementById('improved').innerText") == "1"
     assert chromium.evaluate("document.getElementById('regressed').innerText") == "2"
-    deltas = {row[0]: (row[2], row[3]) for row in _cells(chromium, "#deltas")}
+    deltas = {row[0]: (row[2], row[3], row[4]) for row in _cells(chromium, "#deltas")}
     assert deltas == {
-        "EXT-d0": ("1 \u2192 1 0", "unchanged"),
-        "EXT-d1": ("0.750 \u2192 1 +0.250", "improved"),
-        "EXT-d2": ("1 \u2192 0.500 -0.500", "regressed"),
-        "EXT-d3": (f"0.750 \u2192 {DASH} {DASH}", "regressed"),  # it raises now
+        "EXT-d0": ("1 \u2192 1 0", "unchanged", DASH),
+        "EXT-d1": ("0.750 \u2192 1 +0.250", "improved", DASH),
+        "EXT-d2": ("1 \u2192 0.500 -0.500", "regressed", DASH),
+        # It raises now, and the comparison says so: why it regressed, without a click.
+        "EXT-d3": (
+            f"0.750 \u2192 {DASH} {DASH}",
+            "regressed",
+            "new: RuntimeError: no answer for three",
+        ),
     }
     metrics = _cells(chromium, "#metric-deltas")
     # Over the datapoints both runs scored: (1 + 0.75 + 1) / 3 against (1 + 1 + 0.5) / 3.

@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 import pytest
@@ -218,6 +218,75 @@ def test_comparing_two_runs_gives_the_deltas(local: RunningCollector) -> None:
     with HoneyHive(server_url=local.url) as client:
         legacy = client.experiments.compare_runs(new.run_id, old.run_id)
     assert legacy["commonDatapoints"] == list(expected)
+
+
+def test_a_comparison_says_why_each_datapoint_changed(local: RunningCollector) -> None:
+    """The new run's error, the old run's error that is gone, or the explanation that changed:
+    in the API's rows and in ``honeyhive runs --compare``."""
+    import subprocess
+    import sys
+
+    from support.local_collector import clean_env
+
+    def version(broken: int, short: bool) -> Callable[[dict[str, Any]], str]:
+        def answer(datapoint: dict[str, Any]) -> str:
+            if datapoint["inputs"]["n"] == broken:
+                raise RuntimeError(f"no answer for {broken}")
+            return "yes" if short else "yes, certainly"
+
+        return answer
+
+    def brevity(outputs: str) -> dict[str, Any]:
+        return {"score": 1 / len(outputs), "explanation": f"{len(outputs)} characters"}
+
+    data = _dataset(3)
+    old = evaluate(
+        version(0, False),
+        dataset=data,
+        evaluators=[brevity],
+        server_url=local.url,
+        print_results=False,
+    )
+    new = evaluate(
+        version(1, True),
+        dataset=data,
+        evaluators=[brevity],
+        server_url=local.url,
+        print_results=False,
+    )
+    answer = httpx.get(f"{local.url}/api/runs/{new.run_id}/compare/{old.run_id}", timeout=10)
+    why = {row["datapoint_id"]: (row["verdict"], row["why"]) for row in answer.json()["rows"]}
+    assert why == {
+        "EXT-q0": ("improved", "fixed: RuntimeError: no answer for 0"),
+        "EXT-q1": ("regressed", "new: RuntimeError: no answer for 1"),
+        "EXT-q2": ("improved", "brevity: 3 characters"),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "honeyhive",
+            "runs",
+            "--url",
+            local.url,
+            new.run_id,
+            "--compare",
+            old.run_id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(
+        line.startswith("EXT-q1") and line.endswith("new: RuntimeError: no answer for 1")
+        for line in lines
+    ), done.stdout
+    assert any(
+        line.startswith("EXT-q2") and line.endswith("brevity: 3 characters") for line in lines
+    ), done.stdout
 
 
 def test_async_functions_and_evaluators_are_awaited(local: RunningCollector) -> None:
@@ -443,6 +512,260 @@ def test_ctrl_c_stops_the_run_and_marks_it_cancelled(
     assert len(runs[0]["event_ids"]) >= 2
 
 
+def test_a_large_run_is_delivered_before_the_tracer_closes(
+    local: RunningCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of session enrichments are still queued when the last datapoint finishes;
+    evaluate waits for them as long as the backend takes them, rather than one flush round
+    and the few seconds closing the tracer gives (short here, to show it in a test)."""
+    monkeypatch.setenv("HH_EXPORT_TIMEOUT", "2")
+    monkeypatch.setenv("HH_EXIT_TIMEOUT", "0.1")
+    count = 2000
+    result = evaluate(
+        lambda datapoint: {"n": datapoint["inputs"]["n"]},
+        dataset=[{"inputs": {"n": i}} for i in range(count)],
+        evaluators=[lambda outputs: outputs["n"] % 3],
+        server_url=local.url,
+        max_workers=8,
+        print_results=False,
+    )
+    stats = httpx.get(f"{local.url}/api/stats", timeout=10).json()
+    assert stats["sessions"] == count
+    assert stats["updates"] == count  # every session's outputs and metrics arrived
+    stored = _result(local.url, result.run_id)
+    assert all(row["metrics"] == {"<lambda>": row["outputs"]["n"] % 3} for row in stored["rows"])
+    assert result.not_recorded == []
+
+
+def test_what_did_not_reach_the_backend_is_said_in_the_result(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from honeyhive.collector import start
+
+    monkeypatch.setenv("HH_EXPORT_TIMEOUT", "1")
+    monkeypatch.setenv("HH_EXIT_TIMEOUT", "0.5")
+
+    with start(port=0, db_path=tmp_path / "gone.db") as running:
+        url = running.url
+
+        def answer(datapoint: dict[str, Any]) -> dict[str, Any]:
+            if datapoint["inputs"]["n"] == 0:
+                running.__exit__(None, None, None)  # the backend goes away mid-run
+            return {"n": datapoint["inputs"]["n"]}
+
+        result = evaluate(
+            answer,
+            dataset=[{"inputs": {"n": i}} for i in range(4)],
+            server_url=url,
+            max_workers=1,
+        )
+    assert result.status == "completed"  # every datapoint ran ...
+    said = " | ".join(result.not_recorded)  # ... but the backend did not get it: said so
+    assert f"PUT /v1/runs/{result.run_id}" in said
+    assert "session starts and enrichments (outputs, metrics) not delivered" in said
+    assert result.model_dump()["not_recorded"] == result.not_recorded
+    printed = capsys.readouterr().out
+    assert "NOT RECORDED:" in printed
+    assert "not delivered" in printed
+
+
+def test_ctrl_c_while_the_run_is_delivered_still_marks_it_cancelled(
+    local: RunningCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for delivery after the last datapoint can be long; Ctrl-C during it stops the
+    wait, and the run is still updated (cancelled) rather than left pending for ever."""
+    import os
+    import signal
+
+    from honeyhive._collector.store import Store
+
+    slow_update = Store.add_update
+
+    def add_update(self: Store, update: Any) -> None:  # a backend slow to take enrichments
+        time.sleep(0.1)
+        slow_update(self, update)
+
+    monkeypatch.setattr(Store, "add_update", add_update)
+    count = 20
+
+    def answer(datapoint: dict[str, Any]) -> dict[str, Any]:
+        if datapoint["inputs"]["n"] == count - 1:  # the last one: Ctrl-C once it is done
+            threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return {"n": datapoint["inputs"]["n"]}
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(
+            answer,
+            dataset=[{"inputs": {"n": i}} for i in range(count)],
+            server_url=local.url,
+            max_workers=1,
+            name="stopped while delivering",
+            print_results=False,
+        )
+    runs = httpx.get(f"{local.url}/v1/runs", timeout=10).json()["evaluations"]
+    assert [(r["name"], r["status"]) for r in runs] == [("stopped while delivering", "cancelled")]
+    assert len(runs[0]["event_ids"]) == count  # every datapoint ran; the run names them all
+
+
+def test_hostile_outputs_and_metrics_are_recorded_and_said(local: RunningCollector) -> None:
+    """NaN, infinities, objects JSON cannot hold and a huge string, from the function and the
+    evaluators: the run completes, the collector stores and answers it, and what could not be
+    a metric is said as that evaluator's error in words a user understands."""
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<Opaque>"
+
+    def answer(datapoint: dict[str, Any]) -> Any:
+        n = datapoint["inputs"]["n"]
+        if n == 0:
+            return {"nan": float("nan"), "inf": float("inf"), "obj": Opaque(), "big": "x" * 200_000}
+        return Opaque() if n == 1 else {"n": n}
+
+    def judge(outputs: Any, inputs: dict[str, Any]) -> Any:
+        return {0: 1, 1: 1, 2: float("nan"), 3: float("-inf"), 4: {"score": float("nan")}}[
+            inputs["n"]
+        ]
+
+    result = evaluate(
+        answer,
+        dataset=[{"inputs": {"n": i}} for i in range(5)],
+        evaluators=[judge],
+        server_url=local.url,
+        print_results=False,
+    )
+    assert result.status == "completed"
+    errors = [point.evaluator_errors.get("judge") for point in result.datapoints]
+    assert errors == [
+        None,
+        None,
+        "returned nan, not a finite number",
+        "returned -inf, not a finite number",
+        "score: not a finite number, a bool or a string",
+    ]
+    stored = _result(local.url, result.run_id)
+    assert [row["metrics"] for row in stored["rows"]] == [{"judge": 1}, {"judge": 1}, {}, {}, {}]
+    assert httpx.get(f"{local.url}/api/runs/{result.run_id}", timeout=10).status_code == 200
+
+
+def test_the_client_never_shows_credentials_in_its_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from honeyhive import MissingApiKeyError
+
+    monkeypatch.delenv("HH_API_KEY", raising=False)
+    monkeypatch.delenv("HONEYHIVE_API_KEY", raising=False)
+    client = HoneyHive(server_url="https://robot:hunter2@api.example.com/?token=tok-secret")
+    with client:
+        shown = [repr(client)]
+        with pytest.raises(MissingApiKeyError) as raised:
+            client.datasets.list()
+        shown.append(str(raised.value))
+    for text in shown:
+        assert "api.example.com" in text
+        assert "hunter2" not in text, text
+        assert "tok-secret" not in text, text
+
+
+class _DatasetApi:
+    """A HoneyHive API on loopback with one dataset of three datapoints: ``a`` is there,
+    ``gone`` was deleted (404), and ``busy`` answers 429; it records what was called."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+
+        calls = self.calls = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                calls.append(self.path)
+                status, body = 404, {"error": "no such thing"}
+                if self.path.startswith("/v1/datasets"):
+                    status, body = (
+                        200,
+                        {"datasets": [{"id": "ds", "datapoints": ["a", "gone", "busy"]}]},
+                    )
+                elif self.path == "/v1/datapoints/a":
+                    status, body = 200, {"datapoint": [{"id": "a", "inputs": {"n": 1}}]}
+                elif self.path == "/v1/datapoints/busy":
+                    status, body = 429, {"error": "rate limited"}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                calls.append("POST " + self.path)
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_datapoint_that_cannot_be_fetched_stops_the_run_before_it_starts() -> None:
+    from honeyhive.experiments import APIError
+
+    api = _DatasetApi()
+    try:
+        with pytest.raises(APIError) as raised:
+            evaluate(lambda dp: dp, dataset_id="ds", server_url=api.url, print_results=False)
+    finally:
+        api.close()
+    assert raised.value.status_code == 429
+    assert "/v1/datapoints/gone" in api.calls  # a deleted one is skipped, and the fetch goes on
+    assert not [call for call in api.calls if call.startswith("POST")]  # no run was created
+
+
+def test_user_code_lands_in_its_own_datapoints_session(local: RunningCollector) -> None:
+    """With four workers interleaving: ``enrich_session``, ``tracer.create_event``, nested
+    ``@trace`` and a thread the function starts all land in that datapoint's session."""
+    from honeyhive import enrich_session, trace
+
+    @trace
+    def step(n: int) -> int:
+        time.sleep(0.002 * (n % 3))
+        return n
+
+    def answer(datapoint: dict[str, Any], tracer: Any) -> dict[str, Any]:
+        n = datapoint["inputs"]["n"]
+        enrich_session(metadata={"mine": n})
+        tracer.create_event(f"event {n}", "tool", inputs={"n": n})
+        worker = threading.Thread(target=step, args=(n,))
+        worker.start()
+        worker.join()
+        return {"n": step(n)}
+
+    result = evaluate(
+        answer,
+        dataset=[{"inputs": {"n": i}} for i in range(12)],
+        server_url=local.url,
+        max_workers=4,
+        print_results=False,
+    )
+    assert [p.error for p in result.datapoints] == [None] * 12
+    for point in result.datapoints:
+        n = point.inputs["n"]
+        stored = _session(local.url, point.session_id)
+        assert stored["session"]["metadata"]["mine"] == n
+        assert stored["session"]["metadata"]["datapoint_id"] == point.datapoint_id
+        assert [e.get("name") for e in stored["events"]] == [f"event {n}"], stored["events"]
+        names = sorted(span["name"].rsplit(".", 1)[-1] for span in stored["spans"])
+        assert names == ["answer", "step", "step"], names
+        for span in stored["spans"]:
+            assert span["attributes"]["honeyhive_metadata.datapoint_id"] == point.datapoint_id
+
+
 def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_path: Any) -> None:
     import subprocess
     import sys
@@ -492,7 +815,9 @@ def test_honeyhive_runs_lists_shows_and_compares(local: RunningCollector, db_pat
     compared = runs("--url", local.url, new.run_id, "--compare", old.run_id)
     assert "2 regressed" in compared
     assert "1 unchanged" in compared
-    assert any(line.split() == ["EXT-q1", "-1.000", "regressed"] for line in compared.splitlines())
+    assert any(
+        line.split() == ["EXT-q1", "-1.000", "regressed", "-"] for line in compared.splitlines()
+    )
 
 
 def test_the_example_works_as_written(local: RunningCollector) -> None:
@@ -632,13 +957,39 @@ def test_the_experiment_routes_refuse_what_the_others_refuse(local: RunningColle
         f"{local.url}/v1/runs", content=b'{"name":', headers={"Content-Type": "application/json"}
     )
     assert bad.status_code == 400
-    assert "not JSON" in bad.json()["error"]
+    assert bad.json()["error"].startswith("createRun: malformed JSON")
     wrong = httpx.put(f"{local.url}/v1/runs/{run_id}", json={"event_ids": "not a list"})
     assert wrong.status_code == 400
     assert wrong.json()["error"] == 'updateRun: event_ids must be a list, got "not a list"'
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").json()["evaluation"]["name"] == "kept"
     assert httpx.delete(f"{local.url}/v1/runs/{run_id}").status_code == 200
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").status_code == 404
+
+
+def test_a_body_that_could_not_be_answered_again_is_refused(local: RunningCollector) -> None:
+    """NaN, an infinity, ids that are not strings, nesting too deep: each a 400 naming it, and
+    the runs already stored still answer (one such run used to make every read of it a 500)."""
+    kept = httpx.post(f"{local.url}/v1/runs", json={"name": "kept"}).json()["run_id"]
+    json_type = {"Content-Type": "application/json"}
+    refused = {
+        b'{"name": "x", "configuration": {"temperature": NaN}}': "NaN is not JSON",
+        b'{"name": "x", "metadata": {"score": Infinity}}': "Infinity is not JSON",
+        b'{"name": "x", "results": {"big": 1e999}}': "out of range",
+        b'{"name": "x", "datapoint_ids": [{"id": 1}]}': "datapoint_ids must hold strings",
+        b'{"name": "x", "event_ids": ["ok", 7]}': "event_ids must hold strings",
+        b'{"name": "x", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}": "nested",
+    }
+    for body, says in refused.items():
+        answer = httpx.post(f"{local.url}/v1/runs", content=body, headers=json_type, timeout=10)
+        assert answer.status_code == 400, (body[:60], answer.text[:200])
+        assert says in answer.json()["error"], answer.json()
+    points = httpx.post(f"{local.url}/v1/datapoints", json={"inputs": {}, "linked_datasets": [1]})
+    assert points.status_code == 400, points.text
+    runs = httpx.get(f"{local.url}/api/runs", timeout=10)
+    assert runs.status_code == 200, runs.text
+    assert [run["run_id"] for run in runs.json()["runs"]] == [kept]
+    for path in (f"/v1/runs/{kept}", f"/v1/runs/{kept}/result", f"/api/runs/{kept}"):
+        assert httpx.get(local.url + path, timeout=10).status_code == 200, path
 
 
 def test_the_printed_table(local: RunningCollector, capsys: pytest.CaptureFixture[str]) -> None:

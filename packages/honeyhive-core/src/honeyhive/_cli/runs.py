@@ -144,10 +144,12 @@ def render_comparison(compared: dict[str, Any]) -> list[str]:
             _cell(row["datapoint_id"], 24),
             *(_signed(row["deltas"].get(n)) for n in names),
             row["verdict"],
+            _cell(row.get("why"), 48),
         ]
         for row in compared["rows"]
     ]
-    return [*lines, "", *text_table(["datapoint", *(f"d {n}" for n in names), "verdict"], rows)]
+    header = ["datapoint", *(f"d {n}" for n in names), "verdict", "why"]
+    return [*lines, "", *text_table(header, rows)]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from honeyhive._collector.payloads import json_object
 from honeyhive._collector.records import PayloadError
 from honeyhive._collector.store import Store
 from honeyhive._experiments import AGGREGATES, aggregate, as_number, metric_type
@@ -56,6 +57,10 @@ RUN_FIELDS: dict[str, type] = {
     "datapoint_ids": list,
     "passing_ranges": dict,
 }
+#: Fields that are lists of ids: each item a string (they are looked up, joined and compared).
+_ID_LISTS = frozenset(
+    {"event_ids", "session_ids", "datapoint_ids", "datapoints", "linked_datasets"}
+)
 _METRIC_PREFIX = "honeyhive_metrics."
 _COMPARED = ("session_id", "outputs", "metrics", "error", "passed")
 
@@ -63,16 +68,21 @@ _COMPARED = ("session_id", "outputs", "metrics", "error", "passed")
 def json_fields(data: bytes, fields: Mapping[str, type], what: str) -> dict[str, Any]:
     """A JSON object body whose known fields have the right types (others are kept as sent)."""
     try:
-        body = json.loads(data or b"{}")
-    except ValueError as exc:
-        raise PayloadError(f"{what}: the body is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise PayloadError(f"{what}: the body must be a JSON object")
+        # As every other write: no NaN or infinities (a stored one could never be answered
+        # as JSON again), no nesting deeper than the parser goes.
+        body = json_object(data or b"{}")
+    except PayloadError as exc:
+        raise PayloadError(f"{what}: {exc.message}") from None
     for name, kind in fields.items():
         value = body.get(name)
         if value is not None and not isinstance(value, kind):
             expected = {"dict": "an object", "list": "a list", "str": "a string"}[kind.__name__]
             raise PayloadError(f"{what}: {name} must be {expected}, got {json.dumps(value)[:60]}")
+        if name in _ID_LISTS and isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str):
+                    shown = json.dumps(item)[:60]
+                    raise PayloadError(f"{what}: {name} must hold strings (ids), got {shown}")
     status = body.get("status")
     if "status" in fields and status is not None and status not in RUN_STATUSES:
         raise PayloadError(f"{what}: status must be one of {', '.join(RUN_STATUSES)}")
@@ -453,6 +463,7 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
                 "new": {k: new_row[k] for k in _COMPARED},
                 "deltas": changes,
                 "verdict": verdict,
+                "why": _why(new_row, old_row, names),
             }
         )
     return {
@@ -464,3 +475,18 @@ def _compare(new: dict[str, Any], old: dict[str, Any], function: str) -> dict[st
         "rows": rows,
         "counts": counts,
     }
+
+
+def _why(new_row: dict[str, Any], old_row: dict[str, Any], numeric: list[str]) -> Optional[str]:
+    """Why a datapoint changed, in words: the new run's error, the old run's error that is
+    gone, else the text metrics (an evaluator's explanation) that changed."""
+    if new_row["error"]:
+        return f"new: {new_row['error']}"
+    if old_row["error"]:
+        return f"fixed: {old_row['error']}"
+    said = [
+        f"{name.removesuffix('_explanation')}: {value}"
+        for name, value in new_row["metrics"].items()
+        if name not in numeric and isinstance(value, str) and old_row["metrics"].get(name) != value
+    ]
+    return "; ".join(said) or None

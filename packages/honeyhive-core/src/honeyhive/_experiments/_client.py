@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from honeyhive._compat import DotDict, MissingApiKeyError
+from honeyhive._http import redact_url
 from honeyhive._settings import is_loopback_url
 from honeyhive._version import __version__
 
@@ -122,7 +123,7 @@ class HoneyHive:
         self.evaluations = self.experiments
 
     def __repr__(self) -> str:
-        return f"HoneyHive(server_url={self.server_url!r})"
+        return f"HoneyHive(server_url={redact_url(self.server_url)!r})"
 
     @property
     def api_key(self) -> Optional[str]:
@@ -168,7 +169,8 @@ class HoneyHive:
     ) -> Any:
         """One API call; the JSON answer (``DotDict`` for an object)."""
         if not self._api_key and not is_loopback_url(self.server_url):
-            raise MissingApiKeyError("project", f" (for {call} at {self.server_url})")
+            where = redact_url(self.server_url)
+            raise MissingApiKeyError("project", f" (for {call} at {where})")
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = self._client().request(

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from honeyhive._diagnostics import logger
 from honeyhive._experiments._client import APIError, HoneyHive
+from honeyhive._http import redact_url
 
 __all__ = ["Datapoint", "Dataset", "external_dataset", "fetch_dataset"]
 
@@ -79,19 +80,23 @@ def external_dataset(dataset: Any) -> Dataset:
 
 
 def fetch_dataset(client: HoneyHive, dataset_id: str) -> Dataset:
-    """A HoneyHive dataset and its datapoints (one that cannot be fetched is skipped, said)."""
+    """A HoneyHive dataset and its datapoints. One the API says does not exist (404: deleted
+    since it was added) is skipped, with a WARNING; any other failure (the API down, 429, 5xx)
+    raises ``APIError``: a run quietly smaller than its dataset would compare wrongly."""
     if not isinstance(dataset_id, str) or not dataset_id.strip():
         raise ValueError(f"dataset_id must be a non-empty string, got {dataset_id!r}")
     answer = client.datasets.list(dataset_id=dataset_id)
     found = [d for d in answer.get("datasets") or [] if isinstance(d, Mapping)]
     if not found:
-        raise ValueError(f"Dataset not found: {dataset_id!r} (at {client.server_url})")
+        raise ValueError(f"Dataset not found: {dataset_id!r} (at {redact_url(client.server_url)})")
     ids = [str(i) for i in found[0].get("datapoints") or []]
     points = []
     for point_id in ids:
         try:
             got = client.datapoints.get(point_id).get("datapoint") or []
         except APIError as exc:
+            if exc.status_code != 404:
+                raise
             logger.warning(
                 "evaluate: datapoint %s of dataset %s skipped: %s", point_id, dataset_id, exc
             )

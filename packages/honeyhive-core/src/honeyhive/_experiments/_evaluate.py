@@ -5,13 +5,15 @@
 2. The run: ``POST /v1/runs`` (``pending``, the configuration, the datapoint ids).
 3. The datapoints, at most ``max_workers`` at a time, each in its own session (see ``_run``),
    all through one tracer (sessions, spans and enrichments go out batched, in the background).
-4. The tracer flushed, then ``PUT /v1/runs/{id}``: the status, and the sessions in dataset
-   order. ``completed``; ``failed`` when the function raised on every datapoint; ``cancelled``
-   after Ctrl-C.
-5. The result, computed here (see ``_result``), printed as a table when ``print_results``.
+4. What the datapoints sent, delivered (``_deliver``), then ``PUT /v1/runs/{id}``: the status,
+   and the sessions in dataset order. ``completed``; ``failed`` when the function raised on
+   every datapoint; ``cancelled`` after Ctrl-C.
+5. The result, computed here (see ``_result``), with what did not reach the backend in
+   ``not_recorded``; printed as a table when ``print_results``.
 
-Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops handing out datapoints, keeps what
-finished, marks the run ``cancelled``, flushes, and raises ``KeyboardInterrupt`` again.
+Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops handing out datapoints (or the
+wait for delivery), keeps what finished, marks the run ``cancelled``, flushes, and raises
+``KeyboardInterrupt`` again.
 Datapoints already running are abandoned: their threads are daemons, so they do not hold up
 the exit.
 """
@@ -22,10 +24,11 @@ import contextvars
 import queue
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from honeyhive._diagnostics import logger
 from honeyhive._experiments._client import APIError, HoneyHive
@@ -38,7 +41,11 @@ from honeyhive._experiments._result import (
 )
 from honeyhive._experiments._run import Call, RunSpec, run_datapoint
 from honeyhive._experiments._stats import AGGREGATES
+from honeyhive._http import redact_url
 from honeyhive._settings import is_loopback_url
+
+if TYPE_CHECKING:
+    from honeyhive._tracer import HoneyHiveTracer
 
 __all__ = ["evaluate"]
 
@@ -258,19 +265,26 @@ def evaluate(
                 with pool.changed:  # nothing more is added once stopped
                     finished = dict(pool.finished)
             results = _in_order(points, finished, run_id)
-            if not tracer.flush():
-                logger.warning(
-                    "evaluate: not everything of run %s reached %s in time; the run is "
-                    "updated all the same (see tracer.dropped_api_calls)",
-                    run_id,
-                    client.server_url,
-                )
+            try:
+                _deliver(tracer)
+            except KeyboardInterrupt as exc:  # Ctrl-C while waiting: as during the datapoints
+                interrupted = interrupted or exc
             summary = _summary(
                 results, run_id, run_name, points, call, aggregate_function, interrupted
             )
-            _update_run(client, run_id, run_name, summary, points)
+            problem = _update_run(client, run_id, run_name, summary, points)
+            if problem:
+                summary.not_recorded.append(problem)
         finally:
             tracer.close()
+        summary.not_recorded += _undelivered(tracer)
+        if summary.not_recorded:
+            logger.warning(
+                "evaluate: run %s at %s is incomplete: %s",
+                run_id,
+                redact_url(client.server_url),
+                "; ".join(summary.not_recorded),
+            )
     finally:
         client.close()
     if is_loopback_url(client.server_url):
@@ -345,7 +359,8 @@ def _update_run(
     run_name: str,
     summary: ExperimentResultSummary,
     points: Dataset,
-) -> None:
+) -> Optional[str]:
+    """``PUT /v1/runs/{id}``; what went wrong, in words, or None."""
     body: dict[str, Any] = {
         "name": run_name,
         "status": summary.status,
@@ -357,4 +372,40 @@ def _update_run(
         client.experiments.update_run(run_id, body)
     except (APIError, ValueError) as exc:
         # The sessions are recorded; only the run's status is not. Say so, and go on.
-        logger.warning("evaluate: could not update run %s: %s", run_id, exc)
+        return f"the run's status and sessions (PUT /v1/runs/{run_id}): {exc}"
+    return None
+
+
+#: How long ``_deliver`` keeps waiting for a backend that accepts everything, only slowly.
+DELIVERY_BUDGET_SECONDS = 120.0
+
+
+def _deliver(tracer: HoneyHiveTracer) -> None:
+    """Wait until what the run sent is delivered, before the run is updated and the tracer
+    closed (closing waits only a few seconds, and a large run can have thousands of session
+    enrichments still queued). One flush round (the tracer's export timeout) after another,
+    as long as the backend takes it: a round that loses anything (the backend is failing)
+    ends the wait, and so does ``DELIVERY_BUDGET_SECONDS``; what is lost is counted."""
+    deadline = time.monotonic() + DELIVERY_BUDGET_SECONDS
+    while True:
+        lost = _lost(tracer)
+        if tracer.flush():
+            return
+        if _lost(tracer) != lost or time.monotonic() >= deadline:
+            return
+
+
+def _lost(tracer: HoneyHiveTracer) -> tuple[int, int]:
+    return sum(tracer.dropped_api_calls.values()), sum(tracer.dropped.values())
+
+
+def _undelivered(tracer: HoneyHiveTracer) -> list[str]:
+    """What the run's tracer lost, in words (it served this run only, so all of it is the
+    run's)."""
+    calls, spans = _lost(tracer)
+    said = []
+    if calls:
+        said.append(f"{calls} session starts and enrichments (outputs, metrics) not delivered")
+    if spans:
+        said.append(f"{spans} spans not delivered")
+    return said

@@ -234,8 +234,10 @@ def metrics_of(name: str, value: Any) -> tuple[dict[str, Scalar], Optional[str]]
                 skipped.append(str(key))
         problem = None
         if skipped:
-            problem = f"{', '.join(skipped)}: not a number, a bool or a string"
+            problem = f"{', '.join(skipped)}: not a finite number, a bool or a string"
         return metrics, problem
+    if isinstance(value, float):  # NaN or an infinity: no metric can hold it
+        return {}, f"returned {value!r}, not a finite number"
     return {}, (
         f"returned a {type(value).__name__}; an evaluator returns a number, a bool, a string, "
         "a dict with a 'score', or None"

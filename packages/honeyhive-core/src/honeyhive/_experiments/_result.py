@@ -158,6 +158,8 @@ class ExperimentResultSummary:
     name: Optional[str] = None
     dataset_id: Optional[str] = None
     url: Optional[str] = None
+    #: What of the run did not reach the backend (empty when all of it did), in words.
+    not_recorded: list[str] = dataclasses.field(default_factory=list)
 
     def model_dump(self) -> dict[str, Any]:
         """The whole result as plain data (the published result is a pydantic model)."""
@@ -204,6 +206,8 @@ class ExperimentResultSummary:
         lines += ["", *text_table(["datapoint", "output", *names, "error"], rows)]
         if len(self.datapoints) > max_rows:
             lines.append(f"... and {len(self.datapoints) - max_rows} more datapoints")
+        if self.not_recorded:
+            lines += ["", "NOT RECORDED:", *(f"  {problem}" for problem in self.not_recorded)]
         if self.url:
             lines.append(f"\n{self.url}")
         return "\n".join(lines)

@@ -1182,6 +1182,7 @@
       names.map((n) => '<td class="num">' + '<span class="muted">' + esc(metricText(r.old.metrics[n])) + " → </span>" +
         esc(metricText(r.new.metrics[n])) + " " + deltaText(r.deltas[n]) + "</td>").join("") +
       '<td><span class="verdict ' + r.verdict + '">' + r.verdict + "</span></td>" +
+      valueCell(r.why, r.new.error ? "why err-text" : "why") +
       '<td class="mono nowrap">' + link({ session: r.old.session_id }, "old") + " · " + link({ session: r.new.session_id }, "new") + "</td></tr>").join("");
     main.innerHTML = '<div class="crumbs">' + link({}, "Sessions") + " / " + link({ view: "runs" }, "runs") +
       ' / comparison <span class="live muted" id="live"></span></div>' +
@@ -1197,7 +1198,7 @@
       '<th class="num">Old</th><th class="num">New</th><th class="num">Delta</th><th class="num">Improved</th>' +
       '<th class="num">Regressed</th></tr></thead><tbody>' + metricRows + "</tbody></table></div>" +
       '<div class="card scroll-x"><table class="list dps" id="deltas"><thead><tr><th>Datapoint</th><th>Inputs</th>' +
-      names.map((n) => '<th class="num">' + esc(n) + "</th>").join("") + "<th>Verdict</th><th>Sessions</th></tr></thead><tbody>" +
+      names.map((n) => '<th class="num">' + esc(n) + "</th>").join("") + "<th>Verdict</th><th>Why</th><th>Sessions</th></tr></thead><tbody>" +
       rows + "</tbody></table></div>";
     redraw = () => showComparison(newId, oldId);
   }
