@@ -112,3 +112,24 @@ def test_runnable_code_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
         )
     assert done.returncode == 0, f"{doc.relative_to(ROOT)}:\n{done.stderr}"
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_hatch_installs_every_package_the_tests_import() -> None:
+    """The README says ``hatch run test`` does what ``dev.py test`` does: same packages."""
+    tomllib = pytest.importorskip("tomllib")
+    workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    commands = " ".join(workspace["tool"]["hatch"]["envs"]["default"]["post-install-commands"])
+    packages = sorted(
+        p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").exists()
+    )
+    missing = [name for name in packages if f"packages/{name}" not in commands]
+    assert not missing, f"hatch's environment does not install {missing}"
+
+
+def test_the_architecture_map_names_every_module_of_the_core() -> None:
+    package = ROOT / "packages" / "honeyhive-core" / "src" / "honeyhive"
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    entries = [p.name for p in package.glob("*.py")]
+    entries += [f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()]
+    unmapped = sorted(e for e in entries if not re.search(rf"^  {re.escape(e)}(\s|$)", text, re.M))
+    assert not unmapped, f"docs/architecture.md does not place {unmapped}"
