@@ -305,8 +305,8 @@ def test_event_session_and_enrichment_bodies_are_cut_and_counted_like_spans(
     collector.wait_for(lambda c: len(c.events) == 1 and len(c.event_updates) == 1)
 
     cut = "x" * 1000 + f"...[truncated {3_000_000 - 1000} chars]"
-    started = [s for s in collector.sessions if s.get("session_name") == "big"]
-    assert started and started[0]["inputs"] == {"prompt": cut}
+    (started,) = [s for s in collector.sessions if s.get("session_name") == "big"]
+    assert started["inputs"] == {"prompt": cut}
     (update,) = collector.event_updates
     assert update["outputs"] == {"answer": cut}
     assert update["metadata"]["rows"] == [*range(10), "...[truncated 99990 items]"]
