@@ -6,6 +6,7 @@ Everything is checked at the loopback collector, i.e. as the backend receives it
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -298,9 +299,13 @@ def test_event_session_and_enrichment_bodies_are_cut_and_counted_like_spans(
     # and a count the user can read in tracer.dropped_values.
     tracer = make_tracer(capture_max_length=1000, capture_max_items=10)
     huge = "x" * 3_000_000
-    tracer.create_session(session_name="big", inputs={"prompt": huge})
-    tracer.enrich_session(outputs={"answer": huge}, metadata={"rows": list(range(100_000))})
-    tracer.create_event("embed", inputs={"vector": [0.5] * 1536}, outputs={"text": huge})
+
+    def send() -> None:  # create_session makes its session current: in a context of its own
+        tracer.create_session(session_name="big", inputs={"prompt": huge})
+        tracer.enrich_session(outputs={"answer": huge}, metadata={"rows": list(range(100_000))})
+        tracer.create_event("embed", inputs={"vector": [0.5] * 1536}, outputs={"text": huge})
+
+    contextvars.copy_context().run(send)
     assert tracer.flush(timeout=10.0) is True
     collector.wait_for(lambda c: len(c.events) == 1 and len(c.event_updates) == 1)
 
