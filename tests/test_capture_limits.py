@@ -6,6 +6,7 @@ Everything is checked at the loopback collector, i.e. as the backend receives it
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -289,3 +290,37 @@ def test_instrumentor_spans_keep_opentelemetrys_own_attribute_limit(
     assert len([k for k in received.attributes if k.startswith("llm.input_messages.")]) == 300
     assert not [k for k in received.attributes if k.startswith("note")]  # the span was full
     assert received.attributes["honeyhive.truncated"] == 300
+
+
+def test_event_session_and_enrichment_bodies_are_cut_and_counted_like_spans(
+    collector: Collector, make_tracer: MakeTracer
+) -> None:
+    # What the API calls carry (not spans) is user data too: the same limits, the same marks,
+    # and a count the user can read in tracer.dropped_values.
+    tracer = make_tracer(capture_max_length=1000, capture_max_items=10)
+    huge = "x" * 3_000_000
+
+    def send() -> None:  # create_session makes its session current: in a context of its own
+        tracer.create_session(session_name="big", inputs={"prompt": huge})
+        tracer.enrich_session(outputs={"answer": huge}, metadata={"rows": list(range(100_000))})
+        tracer.create_event("embed", inputs={"vector": [0.5] * 1536}, outputs={"text": huge})
+
+    contextvars.copy_context().run(send)
+    assert tracer.flush(timeout=10.0) is True
+    collector.wait_for(lambda c: len(c.events) == 1 and len(c.event_updates) == 1)
+
+    cut = "x" * 1000 + f"...[truncated {3_000_000 - 1000} chars]"
+    (started,) = [s for s in collector.sessions if s.get("session_name") == "big"]
+    assert started["inputs"] == {"prompt": cut}
+    (update,) = collector.event_updates
+    assert update["outputs"] == {"answer": cut}
+    assert update["metadata"]["rows"] == [*range(10), "...[truncated 99990 items]"]
+    (event,) = collector.events
+    assert event["inputs"]["vector"] == [0.5] * 10 + ["...[truncated 1526 items]"]
+    assert event["outputs"] == {"text": cut}
+    # Three strings and two lists were cut: counted, not just marked.
+    assert tracer.dropped_values["truncated"] == 5
+    # Normal-sized values are sent whole and add nothing to the count.
+    tracer.create_event("small", inputs={"q": "hi", "n": [1, 2, 3]})
+    assert tracer.flush(timeout=10.0) is True
+    assert tracer.dropped_values["truncated"] == 5

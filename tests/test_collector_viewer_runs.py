@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from honeyhive import evaluate
@@ -221,3 +222,47 @@ def test_runs_at_800_px_and_hostile_values(
         assert found["tags"] == 0, page
         assert found["scroll"] <= 800, page  # nothing wider than the window
     assert HOSTILE in chromium.evaluate("document.getElementById('main').innerText")
+
+
+def test_live_redraws_of_the_runs_page_do_not_pile_up_listeners(
+    local: RunningCollector, chromium: browser.DevTools
+) -> None:
+    """Each redraw (a run arriving) used to add one more ``change`` listener to ``main``: while
+    the page stayed open they piled up, each holding a redrawn-away table's runs."""
+
+    def create(name: str) -> None:
+        answer = httpx.post(f"{local.url}/v1/runs", json={"name": name}, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    create("run 0")
+    _open(
+        chromium,
+        local.url + "/?view=runs",
+        "document.querySelectorAll('#runs tbody tr').length === 1",
+    )
+    # Both choices made before the redraws: they must survive them, and keep the button on.
+    chromium.evaluate("document.querySelector('.pick-run').click()")
+    for n in range(1, 4):
+        create(f"run {n}")
+        chromium.wait_for(
+            f"document.querySelectorAll('#runs tbody tr').length === {n + 1}", timeout=15
+        )
+    listeners = chromium.call(
+        "Runtime.evaluate",
+        {
+            "expression": "(() => { const main = document.getElementById('main');"
+            " return [main, ...main.querySelectorAll('*')]"
+            ".reduce((n, e) => n + (getEventListeners(e).change || []).length, 0); })()",
+            "includeCommandLineAPI": True,
+            "returnByValue": True,
+        },
+        session=True,
+    )["result"]["value"]
+    assert listeners == 1
+    # The one listener still drives the button: two runs chosen enable it, one disables it.
+    assert chromium.evaluate("document.querySelectorAll('.pick-run:checked').length") == 1
+    assert chromium.evaluate("document.getElementById('compare').disabled") is True
+    chromium.evaluate("document.querySelectorAll('.pick-run')[1].click()")
+    assert chromium.evaluate("document.getElementById('compare').disabled") is False
+    chromium.evaluate("document.querySelectorAll('.pick-run')[1].click()")
+    assert chromium.evaluate("document.getElementById('compare').disabled") is True

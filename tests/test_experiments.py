@@ -19,6 +19,7 @@ from opentelemetry import baggage
 
 from honeyhive import BaseEvaluator, HoneyHive, aevaluator, evaluate, evaluator
 from honeyhive.collector import RunningCollector
+from honeyhive.experiments import APIError
 
 EVALUATION_KEYS = ("run_id", "dataset_id", "datapoint_id")
 _seen: contextvars.ContextVar[str] = contextvars.ContextVar("_seen", default="")
@@ -964,6 +965,47 @@ def test_the_experiment_routes_refuse_what_the_others_refuse(local: RunningColle
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").json()["evaluation"]["name"] == "kept"
     assert httpx.delete(f"{local.url}/v1/runs/{run_id}").status_code == 200
     assert httpx.get(f"{local.url}/v1/runs/{run_id}").status_code == 404
+
+
+def test_creating_a_run_that_exists_is_refused_and_the_run_kept(local: RunningCollector) -> None:
+    """POST /v1/runs with the id of a stored run used to replace it silently: its name,
+    status and results gone. It is a 409 saying how to change a run, and the run stays."""
+    result = evaluate(
+        lambda dp: {"n": dp["inputs"]["n"]},
+        dataset=_dataset(2),
+        evaluators=[lambda outputs: outputs["n"]],
+        server_url=local.url,
+        name="first",
+        print_results=False,
+    )
+    before = httpx.get(f"{local.url}/v1/runs/{result.run_id}", timeout=10).json()["evaluation"]
+    again = httpx.post(
+        f"{local.url}/v1/runs",
+        json={"run_id": result.run_id, "name": "second", "status": "pending"},
+        timeout=10,
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["error"] == (
+        f"createRun: a run with run_id {result.run_id!r} already exists; update it with "
+        f"PUT /v1/runs/{result.run_id}, or create a run with another run_id"
+    )
+    after = httpx.get(f"{local.url}/v1/runs/{result.run_id}", timeout=10).json()["evaluation"]
+    assert after == before
+    assert after["name"] == "first"
+    assert after["status"] == "completed"
+    assert len(_result(local.url, result.run_id)["rows"]) == 2
+    # evaluate() with a run id already taken says so, and changes nothing.
+    with pytest.raises(APIError, match=r"createRun failed with status code 409: .*already exists"):
+        evaluate(
+            lambda dp: dp["inputs"],
+            dataset=_dataset(2),
+            server_url=local.url,
+            run_id=result.run_id,
+            print_results=False,
+        )
+    assert httpx.get(f"{local.url}/v1/runs/{result.run_id}", timeout=10).json()["evaluation"] == (
+        before
+    )
 
 
 def test_a_body_that_could_not_be_answered_again_is_refused(local: RunningCollector) -> None:

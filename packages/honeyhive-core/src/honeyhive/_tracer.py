@@ -717,12 +717,17 @@ class HoneyHiveTracer:
         when the name it is sent under looks secret: ``create_event(..., api_key=...)``)."""
         if self._rules.is_secret(path.rpartition(".")[2]):
             return REDACTED
-        return plain_body(value, self._rules, self._mask if masked else None, path)
+        copied, cut = plain_body(value, self._rules, self._mask if masked else None, path)
+        if cut:
+            self._value_drops.add("truncated", cut)
+        return copied
 
     @property
     def dropped_values(self) -> Mapping[str, int]:
-        """Captured values not sent, by reason: ``mask_error`` (the mask hook raised),
-        ``invalid_argument`` (an argument of the wrong kind, e.g. ``metadata=5``)."""
+        """Captured values not sent whole, by reason: ``mask_error`` (the mask hook raised),
+        ``invalid_argument`` (an argument of the wrong kind, e.g. ``metadata=5``),
+        ``truncated`` (a value in an event, session or enrichment body cut or left out by the
+        capture limits; on spans, the span's ``honeyhive.truncated`` counts them)."""
         return dict(self._value_drops.snapshot())
 
     # -- sessions -----------------------------------------------------------------------------

@@ -136,8 +136,15 @@ class Experiments:
         now = time.time_ns()
         name = body.get("name") or f"run-{run_id[:8]}"
         with self.store.writing() as db:
+            # A run is created once: replacing it would silently lose its results and sessions.
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                raise PayloadError(
+                    f"createRun: a run with run_id {run_id!r} already exists; update it with "
+                    f"PUT /v1/runs/{run_id}, or create a run with another run_id",
+                    status=409,
+                )
             db.execute(
-                f"INSERT OR REPLACE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     name,

@@ -16,8 +16,9 @@ A function or an evaluator that is ``async`` makes the whole datapoint run in on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -161,23 +162,34 @@ def _record_on_span(spec: RunSpec, outcome: _Outcome) -> None:
     spec.tracer.enrich_span(outputs=outputs, metrics=outcome.metrics or None)
 
 
-def run_datapoint(spec: RunSpec, datapoint: Datapoint) -> DatapointResult:
-    """Run one datapoint (call it in a fresh context); never raises for the user's code."""
-    if spec.is_async:
-        return asyncio.run(_run_async(spec, datapoint))
-    outcome, token = _start(spec, datapoint)
+def _steps(spec: RunSpec, datapoint: Datapoint, outcome: _Outcome) -> Generator[Any, Any, None]:
+    """A datapoint's work, written once for both drivers: each ``yield`` hands over what the
+    function or an evaluator returned and takes back its value (the async driver awaits it
+    first, and throws in what the await raised, so it lands where a sync call's would)."""
     try:
         with spec.tracer.trace(spec.call.name, event_type="chain"):
-            outcome.result.outputs = spec.call(datapoint, spec.tracer)
+            outcome.result.outputs = yield spec.call(datapoint, spec.tracer)
             for judge in spec.judges:
                 try:
-                    outcome.judged(judge, judge.invoke(*_judge_args(outcome)))
+                    outcome.judged(judge, (yield judge.invoke(*_judge_args(outcome))))
                 except Exception as exc:
                     outcome.failed_judge(judge, exc)
             _record_on_span(spec, outcome)
     except Exception as exc:
         outcome.result.error = _describe(exc)
         outcome.result.status = "failed"
+
+
+def run_datapoint(spec: RunSpec, datapoint: Datapoint) -> DatapointResult:
+    """Run one datapoint (call it in a fresh context); never raises for the user's code."""
+    if spec.is_async:
+        return asyncio.run(_run_async(spec, datapoint))
+    outcome, token = _start(spec, datapoint)
+    steps = _steps(spec, datapoint, outcome)
+    with contextlib.suppress(StopIteration):
+        value = next(steps)
+        while True:  # a sync function's value is its result: handed straight back
+            value = steps.send(value)
     return _finish(spec, outcome, token)
 
 
@@ -188,18 +200,14 @@ def _judge_args(outcome: _Outcome) -> tuple[Any, Any, Any]:
 
 async def _run_async(spec: RunSpec, datapoint: Datapoint) -> DatapointResult:
     outcome, token = _start(spec, datapoint)
-    try:
-        with spec.tracer.trace(spec.call.name, event_type="chain"):
-            value = spec.call(datapoint, spec.tracer)
-            outcome.result.outputs = await value if inspect.isawaitable(value) else value
-            for judge in spec.judges:
-                try:
-                    judged = judge.invoke(*_judge_args(outcome))
-                    outcome.judged(judge, await judged if inspect.isawaitable(judged) else judged)
-                except Exception as exc:
-                    outcome.failed_judge(judge, exc)
-            _record_on_span(spec, outcome)
-    except Exception as exc:
-        outcome.result.error = _describe(exc)
-        outcome.result.status = "failed"
+    steps = _steps(spec, datapoint, outcome)
+    with contextlib.suppress(StopIteration):
+        step = next(steps)
+        while True:
+            try:
+                value = await step if inspect.isawaitable(step) else step
+            except BaseException as exc:  # Ctrl-C and cancellation too: the span records them
+                step = steps.throw(exc)
+            else:
+                step = steps.send(value)
     return _finish(spec, outcome, token)

@@ -39,6 +39,7 @@ __all__ = [
     "key_text",
     "namespaced",
     "safe_text",
+    "text_of",
 ]
 
 AttributeValue = Union[str, bool, int, float]
@@ -57,10 +58,11 @@ def event_type_for(value: object) -> str:
 
 def safe_text(value: object, limit: int) -> str:
     """``str(value)`` cut to ``limit``; never raises (a failing ``__str__`` is named instead)."""
-    return cut_text(value if type(value) is str else _text_of(value), limit)
+    return cut_text(value if type(value) is str else text_of(value), limit)
 
 
-def _text_of(value: object) -> str:
+def text_of(value: object) -> str:
+    """``str(value)``; never raises (a failing ``__str__`` is named instead)."""
     try:
         text = str(value)
         if not isinstance(text, str):
@@ -150,7 +152,7 @@ def _flatten_other(
     if isinstance(value, (list, tuple)):
         return _flatten_sequence(out, prefix, value, rules, cap, depth)
     if isinstance(value, str):  # subclasses such as str-valued enums
-        return _store_text(out, prefix, _text_of(value), rules)
+        return _store_text(out, prefix, text_of(value), rules)
     if isinstance(value, float):  # bool cannot be subclassed: a float subclass (numpy's)
         out[prefix] = float(value)
         return 0

@@ -23,7 +23,7 @@ __all__ = ["VALUE_DROP_REASONS", "ArgumentCheck", "entry_point"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Why a captured value was not sent (``tracer.dropped_values``).
-VALUE_DROP_REASONS = ("mask_error", "invalid_argument")
+VALUE_DROP_REASONS = ("mask_error", "invalid_argument", "truncated")
 
 
 class ArgumentCheck:

@@ -1087,7 +1087,9 @@
       "</tr></thead><tbody>" + rows + "</tbody></table></div>";
     const button = document.getElementById("compare");
     const chosen = () => Array.from(document.querySelectorAll(".pick-run:checked")).map((e) => e.value);
-    main.addEventListener("change", () => { button.disabled = chosen().length !== 2; });
+    // On the table, which each redraw replaces: ``main`` stays, and would gather one more
+    // listener (holding this draw's runs and button) every two seconds while runs arrive.
+    document.getElementById("runs").addEventListener("change", () => { button.disabled = chosen().length !== 2; });
     button.addEventListener("click", () => {
       const ids = chosen();
       if (ids.length !== 2) return;
