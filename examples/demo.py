@@ -270,25 +270,42 @@ def main(argv: Optional[list[str]] = None) -> int:
             processes.stop_all()
 
 
+def _start_services(processes: Processes, collector: str) -> dict[str, dict[str, Any]]:
+    """Start the three services and wait until each answers. A free port can be taken by
+    another process between the moment it is picked and the bind: then all three start again
+    on new ports (they know each other's URLs)."""
+    for attempt in range(3):
+        services = _services(collector)
+        urls = {name: service["url"] for name, service in services.items()}
+        env = _service_env(collector, urls)
+        started = {
+            # Each process names its service the OpenTelemetry way: the trees below show them.
+            name: processes.start(name, service["args"], {**env, "OTEL_SERVICE_NAME": name})
+            for name, service in services.items()
+        }
+        for name, service in services.items():
+            try:
+                _wait_ready(service["url"] + "/healthz", started[name])
+            except RuntimeError as exc:
+                log = processes.log_tail(name)
+                if "in use" in log.lower() and attempt < 2:
+                    for other in services:
+                        processes.stop(other)
+                    break
+                raise RuntimeError(f"{name} did not start ({exc}):\n{log}") from None
+        else:
+            return services
+    raise AssertionError("unreachable")
+
+
 def _run(processes: Processes, db: str, wait: bool) -> int:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("HH_", "OTEL_"))}
     collector = _start_collector(processes, db, base_env)
-    services = _services(collector)
-    urls = {name: service["url"] for name, service in services.items()}
-    env = _service_env(collector, urls)
     print("HoneyHive demo: three services traced into a local collector\n")
     print(f"  collector  honeyhive serve          {collector}   (database {os.path.relpath(db)})")
+    services = _start_services(processes, collector)
+    urls = {name: service["url"] for name, service in services.items()}
     for name, service in services.items():
-        # Each process names its service the OpenTelemetry way: the trees below show them.
-        processes.start(name, service["args"], {**env, "OTEL_SERVICE_NAME": name})
-    for name, service in services.items():
-        process = next(p for n, p in processes._started if n == name)
-        try:
-            _wait_ready(service["url"] + "/healthz", process)
-        except RuntimeError as exc:
-            raise RuntimeError(
-                f"{name} did not start ({exc}):\n{processes.log_tail(name)}"
-            ) from None
         print(f"  {name:<9}  {service['label']:<24} {service['url']}")
     print("\nTraffic, as one client session (the trace and the session travel in the headers):")
 
