@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import httpx
 import pytest
 
 from support.collector import Collector
-from support.ports import free_port
+from support.ports import start_server
 
 TESTS = Path(__file__).resolve().parent
 REQUESTS = 80  # half of them with a session of their own
@@ -67,27 +65,8 @@ def _serve(command: list[str], collector: Collector) -> tuple[list[dict[str, Any
         HH_SCHEDULE_DELAY="30",
         PYTHONPATH=str(TESTS),
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [part.format(port=port) for part in command],
-        env=env,
-        cwd=TESTS,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_server(command, env, TESTS)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
         limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
         with httpx.Client(base_url=base, timeout=20, limits=limits) as client:
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from support.collector import Collector
-from support.ports import free_port
+from support.ports import start_server
 
 TESTS = Path(__file__).resolve().parent
 REQUESTS = 60
@@ -66,28 +66,8 @@ def _serve_then_stop(
     """Start the server, send REQUESTS requests, then the signal (to its process group if
     ``group``, as a terminal's Ctrl-C does); wait for the process to end. With ``collector``,
     the backend answers 50 ms late from the signal on, as one across a network would."""
-    port = free_port()
-    argv = [part.format(port=port) for part in command]
-    process = subprocess.Popen(
-        argv,
-        env=env,
-        cwd=TESTS,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_server(command, env, TESTS)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, f"{argv} did not start"
-                time.sleep(0.1)
         with httpx.Client(base_url=base, timeout=10) as client:
             for index in range(requests):
                 assert client.get(f"/work/{index}").status_code == 200
