@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-from honeyhive._cli.traces import SourceError, open_source
+from honeyhive._cli.traces import SourceError, open_source_and_say
 from honeyhive._experiments import cell, text_table
 
 __all__ = ["register"]
@@ -153,18 +153,12 @@ def render_comparison(compared: dict[str, Any]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    notes: list[str] = []
     if args.compare and not args.run_id:
         print("honeyhive runs: --compare OLD needs the newer RUN first", file=sys.stderr)
         return 2
-    try:
-        source = open_source(args, notes)
-    except SourceError as exc:
-        print(f"honeyhive runs: {exc}", file=sys.stderr)
+    source = open_source_and_say("honeyhive runs", args)
+    if source is None:
         return 1
-    for note in notes:
-        print(note, file=sys.stderr)
-    print(f"reading {source.describe()}", file=sys.stderr)
     render: Callable[[Any], list[str]]
     try:
         if args.compare:

@@ -21,7 +21,15 @@ from honeyhive._collector.runs import Experiments
 from honeyhive._collector.store import DEFAULT_DB_PATH, Store, StoreError
 from honeyhive._collector.tree import render_session
 
-__all__ = ["ApiSource", "DatabaseSource", "Source", "SourceError", "open_source", "register"]
+__all__ = [
+    "ApiSource",
+    "DatabaseSource",
+    "Source",
+    "SourceError",
+    "open_source",
+    "open_source_and_say",
+    "register",
+]
 
 _DB_ENV = "HH_COLLECTOR_DB"
 _PORT_ENV = "HH_COLLECTOR_PORT"
@@ -210,6 +218,21 @@ def _api_key(args: argparse.Namespace) -> Optional[str]:
     return None
 
 
+def open_source_and_say(command: str, args: argparse.Namespace) -> Optional[Source]:
+    """:func:`open_source`, saying on stderr which source is read and any note on the way;
+    None, after saying why, when there is none (the command then exits 1)."""
+    notes: list[str] = []
+    try:
+        source = open_source(args, notes)
+    except SourceError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return None
+    for note in notes:
+        print(note, file=sys.stderr)
+    print(f"reading {source.describe()}", file=sys.stderr)
+    return source
+
+
 def open_source(args: argparse.Namespace, notes: list[str]) -> Source:
     """The source to read from (see the module's docstring), checked."""
     default_db = os.environ.get(_DB_ENV) or str(DEFAULT_DB_PATH)
@@ -282,15 +305,9 @@ def _unicode_ok() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    notes: list[str] = []
-    try:
-        source = open_source(args, notes)
-    except SourceError as exc:
-        print(f"honeyhive traces: {exc}", file=sys.stderr)
+    source = open_source_and_say("honeyhive traces", args)
+    if source is None:
         return 1
-    for note in notes:
-        print(note, file=sys.stderr)
-    print(f"reading {source.describe()}", file=sys.stderr)
     try:
         if args.session:
             details: Sequence[dict[str, Any]] = [source.session(args.session)]
