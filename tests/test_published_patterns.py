@@ -628,6 +628,25 @@ def test_flush_spellings(backend: Collector) -> None:
         assert backend.spans_named(name), name  # delivered when flush returned
 
 
+def test_flush_with_a_timeout_that_is_not_milliseconds_says_so_and_delivers(
+    backend: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The published default (30 s) stands in, never in silence.
+    HoneyHiveTracer.reset()
+    caplog.set_level(logging.WARNING, logger="honeyhive")
+    tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")
+    with tracer.trace("odd-timeout"):
+        pass
+    assert honeyhive.flush(tracer, timeout_millis="soon")  # type: ignore[arg-type]
+    assert honeyhive.flush(tracer, timeout_millis=float("nan"))
+    assert backend.spans_named("odd-timeout")
+    said = [r.getMessage() for r in caplog.records if "timeout_millis" in r.getMessage()]
+    assert said == [
+        "honeyhive: flush(timeout_millis=...) takes a finite number of milliseconds; "
+        "waiting the default 30000 instead"
+    ]
+
+
 def test_flush_is_false_within_its_timeout_when_the_backend_fails(backend: Collector) -> None:
     # Bug 1 is not copied: a flush that could not deliver says so, within its timeout.
     tracer = HoneyHiveTracer.init(api_key="your-api-key", project="your-project")

@@ -155,7 +155,12 @@ def flush(tracer_instance: Optional[HoneyHiveTracer] = None, timeout_millis: flo
         seconds = float(timeout_millis) / 1000.0
         if not math.isfinite(seconds):
             raise ValueError(timeout_millis)
-    except Exception:  # not a number of milliseconds: the published default
+    except Exception:  # not a number of milliseconds: the published default, said once
+        warn_once(
+            "flush:timeout_millis",
+            "honeyhive: flush(timeout_millis=...) takes a finite number of milliseconds; "
+            "waiting the default 30000 instead",
+        )
         seconds = 30.0
     from honeyhive._tracer import HoneyHiveTracer
 
