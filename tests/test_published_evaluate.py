@@ -22,7 +22,7 @@ from honeyhive import evaluate
 from honeyhive.collector import RunningCollector
 
 from support.local_collector import clean_env
-from support.published import PUBLISHED_VERSION, published_python
+from support.published import published_python_or_skip
 
 SCRIPT = r"""
 import json, os
@@ -52,10 +52,7 @@ print(json.dumps({"run_id": result.run_id, "status": result.status, "passed": re
 
 @pytest.fixture(scope="module")
 def python() -> Path:
-    found, why = published_python()
-    if found is None:
-        pytest.skip(f"honeyhive=={PUBLISHED_VERSION} could not be installed: {why}")
-    return found
+    return published_python_or_skip()
 
 
 def _get(url: str) -> Any:

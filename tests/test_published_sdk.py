@@ -24,7 +24,7 @@ import pytest
 
 from honeyhive.collector import RunningCollector, start
 
-from support.published import PUBLISHED_VERSION, published_python
+from support.published import published_python_or_skip
 
 SCRIPT = r"""
 import json, os
@@ -82,10 +82,7 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def python() -> Path:
-    found, why = published_python()
-    if found is None:
-        pytest.skip(f"honeyhive=={PUBLISHED_VERSION} could not be installed: {why}")
-    return found
+    return published_python_or_skip()
 
 
 @pytest.fixture

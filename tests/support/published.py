@@ -15,7 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["PUBLISHED_VERSION", "published_python"]
+import pytest
+
+__all__ = ["PUBLISHED_VERSION", "published_python", "published_python_or_skip"]
 
 PUBLISHED_VERSION = "1.7.0"
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +85,11 @@ def published_python() -> tuple[Optional[Path], str]:
     if not _installed(python):
         return None, f"honeyhive=={PUBLISHED_VERSION} did not import in {VENV}"
     return python, ""
+
+
+def published_python_or_skip() -> Path:
+    """:func:`published_python`, or the calling test skipped with the reason it is missing."""
+    found, why = published_python()
+    if found is None:
+        pytest.skip(f"honeyhive=={PUBLISHED_VERSION} could not be installed: {why}")
+    return found
